@@ -1,0 +1,220 @@
+/**
+ * The service configuration (SPEC §4): one YAML file plus `LATCHKEY_<PATH>`
+ * environment overrides, validated once at start-up by one zod schema.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { parseDuration } from './duration.ts';
+
+/** A string field that also accepts a YAML/env number (`bearer: 12345`). */
+const text = z.preprocess((v) => (typeof v === 'number' ? String(v) : v), z.string().min(1));
+
+/** A duration in config text (`1h`), parsed to seconds. */
+const duration = z
+  .union([z.string(), z.number().int().positive()])
+  .transform((value, ctx) => {
+    if (typeof value === 'number') return value;
+    const seconds = parseDuration(value);
+    if (seconds === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration (use 30s, 10m, 1h)` });
+      return z.NEVER;
+    }
+    return seconds;
+  });
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+
+/** True for hosts that never leave the machine (the only ones allowed plain http). */
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname) || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
+/** An issuer URL: https, or http on loopback only (local testing). */
+const issuerUrl = z.string().superRefine((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `"${value}" is not a URL` });
+    return;
+  }
+  if (url.protocol === 'https:') return;
+  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return;
+  ctx.addIssue({ code: 'custom', message: `issuer URLs must be https:// (http:// only on loopback), got "${value}"` });
+});
+
+const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+
+export const IssuerConfig = z.strictObject({
+  url: issuerUrl,
+  /** github: GitHub-shaped claims (owner/repository case folding, repository constraint). */
+  kind: z.enum(['github', 'gitlab', 'generic']).default('github'),
+  algorithms: z.array(z.enum(ALGORITHMS)).min(1).optional(),
+  /** Where the keys are; default: discovered from `<url>/.well-known/openid-configuration`. */
+  jwks_url: issuerUrl.optional(),
+  jwks_stale_max: duration.default(3600),
+  jwks_timeout: duration.default(5),
+});
+export type IssuerConfig = z.infer<typeof IssuerConfig>;
+
+const GITHUB_PRESET = { url: 'https://token.actions.githubusercontent.com' };
+
+export const Config = z.strictObject({
+  public_url: issuerUrl.default('http://127.0.0.1:8080'),
+  /** The `aud` subject tokens must carry; default public_url. */
+  audience: text.optional(),
+  listen: z
+    .strictObject({
+      host: text.default('127.0.0.1'),
+      port: z.coerce.number().int().min(0).max(65535).default(8080),
+    })
+    .default({ host: '127.0.0.1', port: 8080 }),
+  issuers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'issuer names are lower-case letters, digits, - and _'), IssuerConfig).default({
+    github: IssuerConfig.parse(GITHUB_PRESET),
+  }),
+  trust: z.strictObject({ owners: z.array(text).optional() }).default({}),
+  policies: z.strictObject({ dir: text.default('./policies'), watch: z.boolean().default(true) }).default({ dir: './policies', watch: true }),
+  store: z.strictObject({ url: text.default('sqlite:./data/latchkey.db') }).default({ url: 'sqlite:./data/latchkey.db' }),
+  signing: z.strictObject({ keys_dir: text.default('./data/keys') }).default({ keys_dir: './data/keys' }),
+  aws: z
+    .strictObject({ region: text.default('us-east-1'), endpoint: z.string().url().nullable().default(null) })
+    .default({ region: 'us-east-1', endpoint: null }),
+  limits: z
+    .strictObject({
+      max_ttl: duration.default(3600),
+      per_repository_per_minute: z.coerce.number().int().min(0).default(120),
+      per_client_ip_per_minute: z.coerce.number().int().min(0).default(600),
+      max_body_bytes: z.coerce.number().int().min(1024).default(64 * 1024),
+      max_token_bytes: z.coerce.number().int().min(1024).default(16 * 1024),
+    })
+    .default({ max_ttl: 3600, per_repository_per_minute: 120, per_client_ip_per_minute: 600, max_body_bytes: 65536, max_token_bytes: 16384 }),
+  explain_denials: z.enum(['conditions', 'full', 'none']).default('conditions'),
+  audit: z.strictObject({ stdout: z.boolean().default(false) }).default({ stdout: false }),
+  introspection: z.strictObject({ bearer: text.nullable().default(null) }).default({ bearer: null }),
+  log: z.strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).default({ level: 'info' }),
+});
+export type Config = z.infer<typeof Config>;
+
+/** A configuration that cannot be used; `message` names every bad field. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+
+/** The keys a config object may have at `path`, from the schema (maps: from the data). */
+function knownKeys(path: string[], data: JsonObject): string[] {
+  const fromData = Object.keys(data);
+  // Walk the schema along the path; zod 4 exposes object shapes through `.shape` (after unwrapping defaults).
+  let schema: z.ZodType = Config;
+  for (const segment of path) {
+    const inner = unwrap(schema);
+    if (inner instanceof z.ZodObject) {
+      const next = (inner.shape as Record<string, z.ZodType>)[segment];
+      if (next === undefined) return fromData;
+      schema = next;
+    } else if (inner instanceof z.ZodRecord) {
+      schema = inner.valueType as z.ZodType;
+    } else {
+      return fromData;
+    }
+  }
+  const inner = unwrap(schema);
+  const fromSchema = inner instanceof z.ZodObject ? Object.keys(inner.shape) : [];
+  return [...new Set([...fromSchema, ...fromData])];
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let current = schema;
+  while (current instanceof z.ZodDefault || current instanceof z.ZodOptional || current instanceof z.ZodNullable) {
+    current = current.unwrap() as z.ZodType;
+  }
+  return current;
+}
+
+/** Sets `LATCHKEY_STORE_URL`-style overrides into the raw config, matching path segments against known keys. */
+function applyEnvOverrides(raw: JsonObject, env: NodeJS.ProcessEnv): string[] {
+  const applied: string[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('LATCHKEY_') || value === undefined) continue;
+    const rest = name.slice('LATCHKEY_'.length).toLowerCase();
+    const path = resolvePath(raw, [], rest);
+    if (path === undefined) continue;
+    let target = raw;
+    for (const segment of path.slice(0, -1)) {
+      const next = target[segment];
+      if (typeof next !== 'object' || next === null || Array.isArray(next)) target[segment] = {};
+      target = target[segment] as JsonObject;
+    }
+    target[path.at(-1) as string] = parseEnvValue(value);
+    applied.push(path.join('.'));
+  }
+  return applied;
+}
+
+function resolvePath(raw: JsonObject, path: string[], rest: string): string[] | undefined {
+  const here = path.reduce<Json | undefined>((node, key) => (node && typeof node === 'object' && !Array.isArray(node) ? node[key] : undefined), raw);
+  const data = here && typeof here === 'object' && !Array.isArray(here) ? here : {};
+  const keys = knownKeys(path, data).sort((a, b) => b.length - a.length);
+  for (const key of keys) {
+    if (rest === key) return [...path, key];
+    if (rest.startsWith(`${key}_`)) {
+      const deeper = resolvePath(raw, [...path, key], rest.slice(key.length + 1));
+      if (deeper !== undefined) return deeper;
+    }
+  }
+  return undefined;
+}
+
+function parseEnvValue(value: string): Json {
+  if (value === 'true' || value === 'false') return value === 'true';
+  if (value === 'null' || value === '') return null;
+  if (/^-?\d+$/.test(value)) return Number(value);
+  if (value.startsWith('[') || value.startsWith('{')) {
+    try {
+      return JSON.parse(value) as Json;
+    } catch {
+      return value;
+    }
+  }
+  return value;
+}
+
+export interface LoadConfigOptions {
+  /** The config file; default `latchkey.yaml` when present, else built-in defaults. */
+  file?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  /** Extra settings layered under the file (e.g. `npm start`'s dev defaults). */
+  base?: Record<string, unknown>;
+}
+
+/** Reads, overrides and validates the configuration, or throws ConfigError naming each bad field. */
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const file = options.file ?? (existsSync('latchkey.yaml') ? 'latchkey.yaml' : undefined);
+  let raw: JsonObject = structuredClone((options.base ?? {}) as JsonObject);
+  if (file !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new ConfigError(`config ${file}: ${(error as Error).message}`);
+    }
+    if (parsed !== null && (typeof parsed !== 'object' || Array.isArray(parsed))) {
+      throw new ConfigError(`config ${file}: the top level must be a mapping`);
+    }
+    raw = { ...raw, ...((parsed ?? {}) as JsonObject) };
+  }
+  applyEnvOverrides(raw, env);
+  const result = Config.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration${file ? ` in ${file}` : ''}:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+/** The audience subject tokens must carry. */
+export const serviceAudience = (config: Config): string => config.audience ?? config.public_url;
