@@ -1,0 +1,56 @@
+/**
+ * createApp(deps): the HTTP surface (SPEC §3). Routes and one onError that
+ * turns every error into RFC 6749 §5.2 JSON; no I/O at import.
+ */
+import { randomUUID } from 'node:crypto';
+import { Hono } from 'hono';
+import type { IncomingMessage } from 'node:http';
+import { OAuthError } from './errors.ts';
+import type { Logger } from './log.ts';
+import { tokenRoutes, type TokenRouteDeps } from './routes/token.ts';
+import { wellKnownRoutes, type WellKnownDeps } from './routes/well-known.ts';
+import { healthRoutes, type HealthDeps } from './routes/health.ts';
+import { devIssuerRoutes, type DevIssuerDeps } from './routes/dev-issuer.ts';
+
+export interface AppVariables {
+  requestId: string;
+  clientIp: string | null;
+}
+export type AppEnv = { Variables: AppVariables };
+
+export interface AppDeps extends TokenRouteDeps, WellKnownDeps, HealthDeps {
+  logger: Logger;
+  /** Present only under `serve --dev`: the dev issuer's discovery and JWKS. */
+  devIssuer?: DevIssuerDeps | undefined;
+}
+
+/** Builds the Hono app from its dependencies. */
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use(async (c, next) => {
+    c.set('requestId', randomUUID());
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    c.set('clientIp', incoming?.socket?.remoteAddress ?? null);
+    await next();
+    c.header('Cache-Control', 'no-store');
+    c.header('X-Request-Id', c.get('requestId'));
+  });
+  app.route('/', tokenRoutes(deps));
+  app.route('/', wellKnownRoutes(deps));
+  app.route('/', healthRoutes(deps));
+  if (deps.devIssuer !== undefined) app.route('/dev/oidc', devIssuerRoutes(deps.devIssuer));
+  app.notFound((c) => c.json({ error: 'not_found', error_description: `no route for ${c.req.method} ${c.req.path}`, request_id: c.get('requestId') }, 404));
+  app.onError((error, c) => {
+    const requestId = c.get('requestId') ?? randomUUID();
+    const known = error instanceof OAuthError ? error : new OAuthError('internal', 'internal error', { cause: error });
+    if (!(error instanceof OAuthError)) deps.logger.error('unhandled error', { request_id: requestId, path: c.req.path, error });
+    if (known.retryAfter !== undefined) c.header('Retry-After', String(known.retryAfter));
+    c.header('Cache-Control', 'no-store');
+    c.header('X-Request-Id', requestId);
+    return c.json(
+      { error: known.error, error_description: known.message, reason: known.reason, request_id: requestId },
+      known.status,
+    );
+  });
+  return app;
+}

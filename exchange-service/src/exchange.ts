@@ -1,0 +1,240 @@
+/**
+ * The token exchange decision (SPEC §3 `POST /token`): verify, decide, mint,
+ * audit. The checks run in the order of the SPEC's error table, so nothing
+ * about a policy is revealed before the subject token is verified, and a
+ * credential is returned only after its `granted` record is committed.
+ */
+import { randomUUID } from 'node:crypto';
+import { OAuthError, fail } from './errors.ts';
+import { evaluatePolicy, describeDenial } from './policy/evaluate.ts';
+import { identityFromClaims, type AuditRecordBody, type AuditGrant } from './audit/record.ts';
+import { ReplayError, StoreUnavailableError, type Store } from './store/store.ts';
+import type { CompiledPolicy } from './policy/compile.ts';
+import type { PolicySet } from './policy/load.ts';
+import type { TokenVerifier, VerifiedToken } from './oidc/verify.ts';
+import type { Minter, MintedCredential } from './grants/minter.ts';
+import type { Metrics } from './metrics.ts';
+import type { Logger } from './log.ts';
+import type { RateLimiter } from './rate-limit.ts';
+import type { TokenRequest } from './routes/token-request.ts';
+import type { Config } from './config.ts';
+
+export interface ExchangeDeps {
+  verifier: TokenVerifier;
+  /** The policy set in force (swapped atomically on reload). */
+  policies: () => PolicySet;
+  store: Store;
+  minters: ReadonlyMap<string, Minter>;
+  metrics: Metrics;
+  logger: Logger;
+  /** Wall clock, ms. */
+  now: () => number;
+  explainDenials: Config['explain_denials'];
+  /** Owners (ASCII case-insensitive) whose tokens are considered at all; undefined: any. */
+  trustedOwners?: readonly string[] | undefined;
+  repositoryLimiter: RateLimiter;
+  clientIpLimiter: RateLimiter;
+  /** Called with every committed record (the `audit.stdout` stream). */
+  onAudit?: ((record: AuditRecordBody) => void) | undefined;
+}
+
+export interface RequestContext {
+  requestId: string;
+  clientIp: string | null;
+}
+
+/** What the decision knows so far; becomes the audit record whatever the outcome. */
+interface Decision {
+  token?: VerifiedToken;
+  policy?: CompiledPolicy;
+  policySetVersion: string;
+  justification: string | null;
+}
+
+export type Exchange = (request: TokenRequest, context: RequestContext) => Promise<Record<string, unknown>>;
+
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+
+/** Creates the exchange function the `/token` route calls with a parsed body. */
+export function createExchange(deps: ExchangeDeps): Exchange {
+  return async function exchange(request, context) {
+    const started = performance.now();
+    const set = deps.policies();
+    const decision: Decision = { policySetVersion: set.version, justification: request.justification ?? null };
+    try {
+      const response = await decide(deps, set, request, context, decision);
+      observe(deps, decision, 'granted', null, started);
+      return response;
+    } catch (error) {
+      const known = error instanceof OAuthError ? error : internalError(deps, context, error);
+      const outcome = known.status >= 500 || known.status === 429 ? 'failed' : 'denied';
+      await auditFailure(deps, context, decision, outcome, known);
+      observe(deps, decision, outcome, known.reason, started);
+      throw known;
+    }
+  };
+}
+
+async function decide(deps: ExchangeDeps, set: PolicySet, request: TokenRequest, context: RequestContext, decision: Decision): Promise<Record<string, unknown>> {
+  if (request.grant_type !== TOKEN_EXCHANGE) fail('grant_type', `grant_type must be ${TOKEN_EXCHANGE}`);
+  const ipKey = `ip:${context.clientIp ?? 'unknown'}`;
+  const ipBudget = deps.clientIpLimiter.peek(ipKey);
+  if (!ipBudget.allowed) fail('rate_limited', 'too many failed requests from this address', { retryAfter: ipBudget.retryAfter });
+  let token: VerifiedToken;
+  try {
+    token = await deps.verifier.verify(request.subject_token);
+  } catch (error) {
+    // Requests that fail verification spend the client IP's budget, never a repository's.
+    deps.clientIpLimiter.hit(ipKey);
+    throw error;
+  }
+  decision.token = token;
+  const repository = stringClaim(token.claims.repository_id) ?? stringClaim(token.claims.repository) ?? token.issuer;
+  const repoBudget = deps.repositoryLimiter.hit(`${token.issuer}:${repository}`);
+  if (!repoBudget.allowed) fail('rate_limited', 'rate limit for this repository exceeded', { retryAfter: repoBudget.retryAfter });
+  checkTrustedOwner(deps, token);
+  const nowSeconds = Math.floor(deps.now() / 1000);
+  if (await deps.store.isReplayed(token.issuer, token.jti, nowSeconds)) fail('token_replayed', 'this subject token was already exchanged');
+
+  const policy = set.policies.get(request.audience);
+  if (policy === undefined || policy.issuer !== token.issuer) fail('policy_unknown', `no policy "${printable(request.audience)}" for this issuer`);
+  decision.policy = policy as CompiledPolicy;
+  return grant(deps, request, context, decision, decision.policy, token, nowSeconds);
+}
+
+async function grant(
+  deps: ExchangeDeps, request: TokenRequest, context: RequestContext, decision: Decision,
+  policy: CompiledPolicy, token: VerifiedToken, nowSeconds: number,
+): Promise<Record<string, unknown>> {
+  const evaluation = evaluatePolicy(policy, token.claims);
+  if (!evaluation.granted) fail('policy_denied', describeDenial(evaluation, deps.explainDenials));
+  const minter = deps.minters.get(policy.grant.kind);
+  if (minter === undefined) fail('upstream_unavailable', `${policy.grant.kind} grants are not enabled on this service`);
+  const kind = minter as Minter;
+  if (request.requested_token_type !== undefined && !kind.tokenTypes.includes(request.requested_token_type)) {
+    fail('token_type', `policy "${policy.name}" issues ${kind.tokenTypes[0]}, not ${printable(request.requested_token_type)}`);
+  }
+  const ttl = grantedTtl(policy, request.ttl);
+  const scope = grantedScope(policy, request.scope);
+  if (policy.justification === 'required' && (request.justification ?? '').trim() === '') {
+    fail('justification_required', `policy "${policy.name}" requires a justification`);
+  }
+  const grantId = randomUUID();
+  const credential = await kind.mint({ grantId, policy, token, ttl, scope, now: nowSeconds });
+  const expiresAt = nowSeconds + ttl;
+  const record = auditBody(context, decision, 'granted', null, deps.now());
+  record.grant = auditGrant(grantId, policy, credential, scope, ttl, expiresAt);
+  try {
+    const committed = await deps.store.commitGrant({
+      issuer: token.issuer,
+      jti: token.jti,
+      jtiExpiresAt: token.expiresAt,
+      record,
+      grant: {
+        id: grantId, policy: policy.name, kind: policy.grant.kind, issuer: token.issuer,
+        subject: stringClaim(token.claims.sub), repository_id: stringClaim(token.claims.repository_id),
+        run_id: stringClaim(token.claims.run_id), run_attempt: stringClaim(token.claims.run_attempt),
+        credential_sha256: credential.credentialSha256, issued_at: nowSeconds, expires_at: expiresAt,
+        revoked_at: null, last_used_at: null,
+      },
+    });
+    deps.onAudit?.(committed);
+  } catch (error) {
+    if (error instanceof ReplayError) fail('token_replayed', 'this subject token was already exchanged');
+    throw storeError(error);
+  }
+  return {
+    ...credential.response,
+    expires_in: ttl,
+    grant_id: grantId,
+    policy: policy.name,
+    expires_at: new Date(expiresAt * 1000).toISOString().replace('.000Z', 'Z'),
+    ...(scope !== null && scope.length > 0 ? { scope: scope.join(' ') } : {}),
+  };
+}
+
+function grantedTtl(policy: CompiledPolicy, requested: number | undefined): number {
+  if (requested === undefined) return policy.ttl.default;
+  if (requested > policy.ttl.max) fail('ttl_exceeded', `ttl ${requested}s is above the policy's maximum of ${policy.ttl.max}s`);
+  return requested;
+}
+
+function grantedScope(policy: CompiledPolicy, requested: string | undefined): readonly string[] | null {
+  const allowed = policy.grant.kind === 'token' ? policy.grant.scope : null;
+  if (requested === undefined || requested.trim() === '') return allowed;
+  const wanted = [...new Set(requested.split(' ').filter((item) => item !== ''))];
+  const extra = wanted.filter((item) => allowed === null || !allowed.includes(item));
+  if (extra.length > 0) fail('scope_exceeded', `scope ${extra.map(printable).join(', ')} is not granted by policy "${policy.name}"`);
+  return wanted;
+}
+
+function checkTrustedOwner(deps: ExchangeDeps, token: VerifiedToken): void {
+  if (deps.trustedOwners === undefined || token.issuerKind !== 'github') return;
+  const owner = stringClaim(token.claims.repository_owner);
+  const trusted = owner !== null && deps.trustedOwners.some((name) => asciiLower(name) === asciiLower(owner));
+  if (!trusted) fail('policy_denied', `repository owner ${printable(owner ?? '(none)')} is not trusted by this service`);
+}
+
+function auditGrant(id: string, policy: CompiledPolicy, credential: MintedCredential, scope: readonly string[] | null, ttl: number, expiresAt: number): AuditGrant {
+  return {
+    id, kind: policy.grant.kind, target: credential.target, scope: scope === null ? null : [...scope], ttl,
+    expires_at: new Date(expiresAt * 1000).toISOString(), session_name: credential.sessionName,
+    credential_sha256: credential.credentialSha256, access_key_id: credential.accessKeyId,
+  };
+}
+
+function auditBody(context: RequestContext, decision: Decision, outcome: AuditRecordBody['outcome'], reason: string | null, nowMs: number): AuditRecordBody {
+  const claims = decision.token?.claims ?? {};
+  return {
+    id: randomUUID(), time: new Date(nowMs).toISOString(), event: 'exchange', outcome, reason,
+    request_id: context.requestId, client_ip: context.clientIp,
+    policy: decision.policy?.name ?? null, policy_digest: decision.policy?.digest ?? null,
+    policy_set_version: decision.policySetVersion, issuer: decision.token?.issuer ?? null,
+    subject: stringClaim(claims.sub), ...identityFromClaims(claims),
+    jti: decision.token?.jti ?? null, subject_token_sha256: decision.token?.tokenSha256 ?? null,
+    grant: null, justification: decision.justification,
+  };
+}
+
+/** Appends the denial/failure record; if the store cannot, the record goes to the operator log instead. */
+async function auditFailure(deps: ExchangeDeps, context: RequestContext, decision: Decision, outcome: 'denied' | 'failed', error: OAuthError): Promise<void> {
+  const record = auditBody(context, decision, outcome, error.reason, deps.now());
+  try {
+    const committed = await deps.store.appendAudit(record);
+    deps.onAudit?.(committed);
+  } catch (storeFailure) {
+    deps.logger.error('audit record not stored', { request_id: context.requestId, error: storeFailure, audit: record });
+  }
+}
+
+function storeError(error: unknown): OAuthError {
+  if (error instanceof OAuthError) return error;
+  if (error instanceof StoreUnavailableError) {
+    return new OAuthError('store_unavailable', 'the audit store is unavailable; no credential was issued', { cause: error });
+  }
+  return new OAuthError('store_unavailable', 'the audit store could not commit; no credential was issued', { cause: error });
+}
+
+function internalError(deps: ExchangeDeps, context: RequestContext, error: unknown): OAuthError {
+  deps.logger.error('exchange failed', { request_id: context.requestId, error });
+  return new OAuthError('internal', 'internal error', { cause: error });
+}
+
+function observe(deps: ExchangeDeps, decision: Decision, outcome: string, reason: string | null, started: number): void {
+  deps.metrics.exchanges.inc({ policy: decision.policy?.name ?? '', outcome, reason: reason ?? '' });
+  deps.metrics.exchangeSeconds.observe({ outcome }, (performance.now() - started) / 1000);
+}
+
+function stringClaim(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return null;
+}
+
+const asciiLower = (text: string): string => text.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
+
+/** Request text echoed in an error description: JSON-escaped and bounded. */
+export function printable(text: string): string {
+  const escaped = JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
+  return escaped.slice(1, -1);
+}

@@ -1,0 +1,37 @@
+/**
+ * The one interface every grant kind implements. A minter turns an approved
+ * request into a credential; it never writes the audit record (the exchange
+ * does that, before the credential leaves the service).
+ */
+import type { CompiledPolicy } from '../policy/compile.ts';
+import type { VerifiedToken } from '../oidc/verify.ts';
+
+export interface MintRequest {
+  grantId: string;
+  policy: CompiledPolicy;
+  token: VerifiedToken;
+  /** Granted lifetime in seconds. */
+  ttl: number;
+  /** The scope granted (already narrowed), or null for kinds without one. */
+  scope: readonly string[] | null;
+  /** Issue time, epoch seconds. */
+  now: number;
+}
+
+export interface MintedCredential {
+  /** The kind-specific part of the `/token` response (`access_token`, `issued_token_type`, `token_type`, …). */
+  response: Record<string, unknown>;
+  /** SHA-256 of the secret handed out, for revocation by token and for the audit record. */
+  credentialSha256: string;
+  /** What the credential gives access to: an audience, a role ARN, repositories. */
+  target: string;
+  sessionName: string | null;
+  accessKeyId: string | null;
+}
+
+export interface Minter {
+  readonly kind: CompiledPolicy['grant']['kind'];
+  /** The `issued_token_type` this kind returns; `requested_token_type` must agree. */
+  readonly tokenTypes: readonly string[];
+  mint(request: MintRequest): Promise<MintedCredential>;
+}

@@ -1,0 +1,124 @@
+/**
+ * Reads and parses a `/token` (and `/revoke`) body at the edge: size-capped
+ * before parsing (a lying or absent Content-Length cannot get past the cap),
+ * form or JSON, every parameter a single string, then one zod schema.
+ */
+import { z } from 'zod';
+import { OAuthError, fail } from '../errors.ts';
+
+export const TokenRequest = z.object({
+  grant_type: z.string(),
+  subject_token: z.string().min(1),
+  subject_token_type: z.enum(['urn:ietf:params:oauth:token-type:id_token', 'urn:ietf:params:oauth:token-type:jwt']),
+  audience: z.string().min(1).max(512),
+  requested_token_type: z.string().max(256).optional(),
+  scope: z.string().max(2048).optional(),
+  ttl: z.string().regex(/^[1-9]\d{0,6}$/, 'ttl must be a whole number of seconds').transform(Number).optional(),
+  justification: z.string().max(1000).optional(),
+});
+export type TokenRequest = z.infer<typeof TokenRequest>;
+
+/** Reads the raw body, refusing more than `maxBytes` whatever the headers say. */
+export async function readBodyCapped(request: Request, maxBytes: number): Promise<string> {
+  const declared = request.headers.get('content-length');
+  if (declared !== null && Number(declared) > maxBytes) {
+    fail('malformed', `request body is larger than ${maxBytes} bytes`, { status: 413 });
+  }
+  if (request.body === null) return '';
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => {});
+      fail('malformed', `request body is larger than ${maxBytes} bytes`, { status: 413 });
+    }
+    chunks.push(value);
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    return fail('malformed', 'request body is not valid UTF-8');
+  }
+}
+
+/** Parses form or JSON into single-valued string parameters; duplicates and non-strings are malformed. */
+export function parseParameters(body: string, contentType: string | null): Record<string, string> {
+  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (type === 'application/json') return parseJsonParameters(body);
+  if (type === 'application/x-www-form-urlencoded') return parseFormParameters(body);
+  return fail('malformed', 'Content-Type must be application/x-www-form-urlencoded or application/json');
+}
+
+function parseFormParameters(body: string): Record<string, string> {
+  const params: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [name, value] of new URLSearchParams(body)) {
+    if (name in params) fail('malformed', `parameter ${JSON.stringify(name.slice(0, 64))} is repeated`);
+    params[name] = value;
+  }
+  return params;
+}
+
+function parseJsonParameters(body: string): Record<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return fail('malformed', 'request body is not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) fail('malformed', 'request body must be a JSON object');
+  const params: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
+    if (typeof value === 'number' && name === 'ttl') params[name] = String(value);
+    else if (typeof value === 'string') params[name] = value;
+    else fail('malformed', `parameter ${JSON.stringify(name.slice(0, 64))} must be a string`);
+  }
+  if (hasDuplicateTopLevelKey(body)) fail('malformed', 'a parameter is repeated');
+  return params;
+}
+
+/** JSON.parse keeps the last of two equal keys; a repeated parameter must be refused, not silently picked. */
+function hasDuplicateTopLevelKey(body: string): boolean {
+  const seen = new Set<string>();
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < body.length; i++) {
+    const ch = body[i];
+    if (ch === '"') {
+      let j = i + 1;
+      while (j < body.length && body[j] !== '"') j += body[j] === '\\' ? 2 : 1;
+      if (depth === 1 && expectKey) {
+        const key = JSON.parse(body.slice(i, j + 1)) as string;
+        if (seen.has(key)) return true;
+        seen.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (ch === '{' || ch === '[') {
+      depth++;
+      if (depth === 1 && ch === '{') expectKey = true;
+    } else if (ch === '}' || ch === ']') depth--;
+    else if (ch === ',' && depth === 1) expectKey = true;
+  }
+  return false;
+}
+
+/** Validates the `/token` parameters; a wrong grant_type is its own reason, checked first. */
+export function parseTokenRequest(params: Record<string, string>, maxTokenBytes: number): TokenRequest {
+  const grantType = params.grant_type;
+  if (grantType !== undefined && grantType !== 'urn:ietf:params:oauth:grant-type:token-exchange') {
+    fail('grant_type', 'grant_type must be urn:ietf:params:oauth:grant-type:token-exchange');
+  }
+  if ((params.subject_token?.length ?? 0) > maxTokenBytes) fail('malformed', `subject_token is larger than ${maxTokenBytes} bytes`);
+  const result = TokenRequest.safeParse(params);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const field = issue?.path.join('.') ?? 'body';
+    const missing = issue?.code === 'invalid_type' && params[field] === undefined;
+    throw new OAuthError('malformed', missing ? `missing parameter ${field}` : `invalid ${field}: ${issue?.message ?? 'bad value'}`);
+  }
+  return result.data;
+}

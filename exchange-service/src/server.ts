@@ -1,0 +1,122 @@
+/**
+ * The only place that builds real dependencies from the configuration:
+ * store, verifier, policies (with reload), signing keys, minters, metrics,
+ * and the HTTP server. Returns a handle that reloads and drains.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { serve } from '@hono/node-server';
+import { createApp } from './app.ts';
+import { serviceAudience, type Config } from './config.ts';
+import { createExchange } from './exchange.ts';
+import { createMetrics } from './metrics.ts';
+import { createRateLimiter } from './rate-limit.ts';
+import { createLogger, type Logger } from './log.ts';
+import { openStore } from './store/open.ts';
+import { createTokenVerifier } from './oidc/verify.ts';
+import { loadSigningKeys } from './grants/signing-keys.ts';
+import { createTokenMinter } from './grants/token.ts';
+import type { Minter } from './grants/minter.ts';
+import { devIssuerUrl, loadDevIssuerKey } from './dev/issuer.ts';
+import { createPolicyHolder } from './policy-holder.ts';
+
+export interface ServerOptions {
+  /** Adds the dev issuer (SPEC §7); refused unless listening on loopback. */
+  dev?: boolean;
+  logger?: Logger;
+  /** Where audit records go when `audit.stdout` is on. */
+  auditStream?: Pick<NodeJS.WritableStream, 'write'>;
+  now?: () => number;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  /** Re-reads the policies folder; the old set stays in force if the new one is invalid. */
+  reloadPolicies(): Promise<boolean>;
+  /** Stops accepting, finishes in-flight requests, closes the store. */
+  close(): Promise<void>;
+}
+
+/** Starts the service; rejects (refusing to start) on an invalid policy set or an unusable store. */
+export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger({ level: config.log.level });
+  const now = options.now ?? Date.now;
+  const metrics = createMetrics({ processMetrics: true });
+  const issuerKinds = Object.fromEntries(Object.entries(config.issuers).map(([name, issuer]) => [name, { kind: issuer.kind }]));
+  const policies = await createPolicyHolder({ dir: config.policies.dir, watch: config.policies.watch, issuers: issuerKinds, maxTtl: config.limits.max_ttl, metrics, logger });
+  const store = await openStore(config.store.url, { logger });
+  const signing = await loadSigningKeys(config.signing.keys_dir);
+  const devKey = options.dev ? await loadDevIssuerKey(config.signing.keys_dir) : undefined;
+  const verifier = createTokenVerifier({
+    issuers: config.issuers,
+    audience: serviceAudience(config),
+    logger,
+    maxTokenBytes: config.limits.max_token_bytes,
+    onJwksFetch: (issuer, outcome) => metrics.jwksFetches.inc({ issuer, outcome }),
+    ...(devKey !== undefined ? { staticKeys: { dev: { keys: [devKey.publicJwk as JsonWebKey] } } } : {}),
+  });
+  const minters = new Map<string, Minter>([['token', createTokenMinter({ issuer: config.public_url, signingKey: () => signing.active })]]);
+  const auditStream = options.auditStream ?? process.stdout;
+  const exchange = createExchange({
+    verifier, store, minters, metrics, logger, now,
+    policies: policies.current,
+    explainDenials: config.explain_denials,
+    trustedOwners: config.trust.owners,
+    repositoryLimiter: createRateLimiter({ limit: config.limits.per_repository_per_minute, now }),
+    clientIpLimiter: createRateLimiter({ limit: config.limits.per_client_ip_per_minute, now }),
+    onAudit: config.audit.stdout ? (record) => auditStream.write(`${JSON.stringify(record)}\n`) : undefined,
+  });
+  const app = createApp({
+    exchange, logger, metrics,
+    limits: config.limits,
+    publicUrl: config.public_url,
+    signingKeys: () => signing,
+    readiness: async () => {
+      const problems = policies.problems();
+      try {
+        await store.ping();
+      } catch {
+        problems.push('store unreachable');
+      }
+      return problems;
+    },
+    devIssuer: devKey === undefined ? undefined : { url: devIssuerUrl(config.public_url), jwks: { keys: [devKey.publicJwk] } },
+  });
+  const purge = setInterval(() => {
+    store.purgeExpired(Math.floor(now() / 1000)).catch((error: unknown) => logger.warn('replay purge failed', { error }));
+  }, 60_000);
+  purge.unref();
+
+  const server = await listen(app.fetch, config.listen.host, config.listen.port);
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${port}`;
+  logger.info('listening', { url, policies: policies.current().policies.size, policy_set_version: policies.current().version, store: store.engine, dev: options.dev === true });
+  return {
+    url,
+    port,
+    reloadPolicies: policies.reload,
+    async close() {
+      clearInterval(purge);
+      policies.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      verifier.close();
+      await store.close();
+      logger.info('stopped');
+    },
+  };
+}
+
+function listen(fetch: Parameters<typeof serve>[0]['fetch'], hostname: string, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, hostname, port }) as Server;
+    server.once('error', reject);
+    server.once('listening', () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
