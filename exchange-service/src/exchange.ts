@@ -128,7 +128,7 @@ async function grant(
     const committed = await deps.store.commitGrant({
       issuer: token.issuer,
       jti: token.jti,
-      jtiExpiresAt: token.expiresAt,
+      jtiExpiresAt: token.expiresAt + 60, // tokens stay acceptable for the 60 s leeway past exp
       record,
       grant: {
         id: grantId, policy: policy.name, kind: policy.grant.kind, issuer: token.issuer,

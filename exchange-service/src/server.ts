@@ -13,6 +13,7 @@ import { createMetrics } from './metrics.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { createLogger, type Logger } from './log.ts';
 import { openStore } from './store/open.ts';
+import type { Store } from './store/store.ts';
 import { createTokenVerifier } from './oidc/verify.ts';
 import { loadSigningKeys } from './grants/signing-keys.ts';
 import { createTokenMinter } from './grants/token.ts';
@@ -27,6 +28,8 @@ export interface ServerOptions {
   /** Where audit records go when `audit.stdout` is on. */
   auditStream?: Pick<NodeJS.WritableStream, 'write'>;
   now?: () => number;
+  /** Wraps the opened store (fault injection in tests; instrumentation). */
+  wrapStore?: (store: Store) => Store;
 }
 
 export interface RunningServer {
@@ -45,7 +48,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const metrics = createMetrics({ processMetrics: true });
   const issuerKinds = Object.fromEntries(Object.entries(config.issuers).map(([name, issuer]) => [name, { kind: issuer.kind }]));
   const policies = await createPolicyHolder({ dir: config.policies.dir, watch: config.policies.watch, issuers: issuerKinds, maxTtl: config.limits.max_ttl, metrics, logger });
-  const store = await openStore(config.store.url, { logger });
+  const opened = await openStore(config.store.url, { logger });
+  const store = options.wrapStore ? options.wrapStore(opened) : opened;
   const signing = await loadSigningKeys(config.signing.keys_dir);
   const devKey = options.dev ? await loadDevIssuerKey(config.signing.keys_dir) : undefined;
   const verifier = createTokenVerifier({

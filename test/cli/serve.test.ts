@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { DatabaseSync } from 'node:sqlite';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { loadDevIssuerKey, signDevToken } from '../../exchange-service/src/dev/issuer.ts';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -95,10 +96,28 @@ describe('latchkey serve --dev (the README walkthrough)', () => {
     assert.match(String(body.error_description), /refs\/heads\/feature/);
   });
 
-  it('drains on SIGTERM and exits 0; audit verify passes, and fails after an edit', async () => {
+  it('drains in-flight exchanges on SIGTERM and exits 0; audit verify passes, and fails after an edit', async () => {
+    const key = await loadDevIssuerKey(join(dir, 'data/keys'), false);
+    assert.ok(key, 'serve --dev created the dev issuer key');
+    const tokens = await Promise.all(Array.from({ length: 20 }, () => signDevToken({ key, issuer: `http://127.0.0.1:8080/dev/oidc`, audience: 'http://127.0.0.1:8080' })));
     const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+    const inFlight = tokens.map((token) =>
+      fetch(`${url}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: token, subject_token_type: 'urn:ietf:params:oauth:token-type:id_token', audience: 'examples/hello' }),
+      }).then((r) => r.status),
+    );
+    await new Promise((r) => setTimeout(r, 5));
     child.kill('SIGTERM');
+    const statuses = await Promise.all(inFlight.map((p) => p.catch(() => 0)));
     assert.equal(await exited, 0);
+    // Requests accepted before the signal complete; any sent after it are refused at connect, never half-done.
+    const granted = statuses.filter((s) => s === 200).length;
+    assert.ok(statuses.every((s) => s === 200 || s === 0), String(statuses));
+    assert.ok(granted > 0);
+    const grantedRecords = stdout.split('\n').filter((line) => line.includes('"outcome":"granted"')).length;
+    assert.ok(grantedRecords >= granted + 1, 'every credential handed out has its record');
     const intact = await latchkey(['audit', 'verify'], dir);
     assert.equal(intact.code, 0, intact.stderr + intact.stdout);
     assert.match(intact.stdout, /intact/);

@@ -10,6 +10,7 @@ import { Writable } from 'node:stream';
 import { Config } from '../../exchange-service/src/config.ts';
 import { createLogger } from '../../exchange-service/src/log.ts';
 import { startServer, type RunningServer } from '../../exchange-service/src/server.ts';
+import type { Store } from '../../exchange-service/src/store/store.ts';
 import { startTestIssuer, type TestIssuer } from './oidc-issuer.ts';
 
 /** A token-grant policy for the test issuer's default claims. */
@@ -59,6 +60,7 @@ export interface StartTestServiceOptions {
   dir?: string;
   issuer?: TestIssuer;
   now?: () => number;
+  wrapStore?: (store: Store) => Store;
 }
 
 const collector = (lines: string[]): Writable =>
@@ -98,6 +100,7 @@ export async function startTestService(options: StartTestServiceOptions = {}): P
       logger: createLogger({ level: 'debug', stream: collector(logs) }),
       auditStream: collector(audit),
       ...(options.now ? { now: options.now } : {}),
+      ...(options.wrapStore ? { wrapStore: options.wrapStore } : {}),
     });
   let server: RunningServer;
   try {

@@ -1,0 +1,96 @@
+/**
+ * The store the service codes against: audit chain, claimed `jti`s and
+ * grants. Engine-neutral and async, so the embedded SQLite store and a
+ * PostgreSQL store for replicas can pass one conformance suite.
+ */
+import type { AuditRecord, AuditRecordBody } from '../audit/record.ts';
+
+/** One issued grant, as revocation and introspection need it. Times are epoch seconds. */
+export interface GrantRow {
+  id: string;
+  policy: string;
+  kind: 'token' | 'aws' | 'github';
+  issuer: string;
+  subject: string | null;
+  repository_id: string | null;
+  run_id: string | null;
+  run_attempt: string | null;
+  credential_sha256: string | null;
+  issued_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
+/** Everything a successful exchange commits in one transaction. */
+export interface CommitGrantInput {
+  issuer: string;
+  jti: string;
+  /** When the subject token expires (epoch seconds): the jti is remembered until then. */
+  jtiExpiresAt: number;
+  grant: GrantRow;
+  record: AuditRecordBody;
+}
+
+/** A record with its position in the chain (1 for the first). */
+export type StoredAuditRecord = AuditRecord & { seq: number };
+
+export interface Store {
+  readonly engine: 'sqlite' | 'postgres';
+  /** Appends one record (denials, failures, revokes, introspections); resolves after it is durably committed. */
+  appendAudit(body: AuditRecordBody): Promise<StoredAuditRecord>;
+  /**
+   * Atomically claims the jti, inserts the grant and appends its `granted`
+   * record; durable on resolve. Rejects with ReplayError (and writes nothing)
+   * if issuer+jti was already claimed and not yet expired.
+   */
+  commitGrant(input: CommitGrantInput): Promise<StoredAuditRecord>;
+  /** Cheap pre-check before minting (the atomic check is in commitGrant). */
+  isReplayed(issuer: string, jti: string, nowSeconds: number): Promise<boolean>;
+  getGrant(id: string): Promise<GrantRow | undefined>;
+  findGrantByCredential(credentialSha256: string): Promise<GrantRow | undefined>;
+  /** Marks the grant revoked at `at` (epoch s); false if there is no such grant or it was already revoked. */
+  markRevoked(id: string, at: number): Promise<boolean>;
+  /** Records that the grant was used (introspected) at `at` (epoch s). */
+  markUsed(id: string, at: number): Promise<void>;
+  /**
+   * Records in chain order (seq ascending), streamed in pages. Throws
+   * CorruptRecordError for a stored record that is not a JSON object.
+   */
+  readAudit(options?: { afterSeq?: number; pageSize?: number }): AsyncIterable<StoredAuditRecord>;
+  /** Deletes jti rows whose token expired before `nowSeconds`; resolves to how many. */
+  purgeExpired(nowSeconds: number): Promise<number>;
+  /** Resolves if the store can be read; rejects with StoreUnavailableError otherwise. */
+  ping(): Promise<void>;
+  /** Finishes queued writes, then closes; later calls reject with StoreUnavailableError. */
+  close(): Promise<void>;
+}
+
+/** The subject token's issuer+jti was already exchanged (SPEC §3 `token_replayed`). */
+export class ReplayError extends Error {
+  override name = 'ReplayError';
+}
+
+/** The store cannot commit (I/O error, disk full, locked, closed): the service answers 503 store_unavailable and hands out no credential. */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError';
+}
+
+/** The database was written by a newer latchkey (or is not a latchkey store): refused rather than misread. */
+export class StoreSchemaError extends Error {
+  override name = 'StoreSchemaError';
+}
+
+/** A stored audit record that is not a JSON object (tampered or damaged storage). */
+export class CorruptRecordError extends Error {
+  override name = 'CorruptRecordError';
+  readonly seq: number;
+  /** The stored text, as found. */
+  readonly text: string;
+
+  constructor(seq: number, text: string, message: string) {
+    super(message);
+    this.seq = seq;
+    this.text = text;
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Builders shared by the audit and store tests: realistic record bodies and
+ * grant inputs, temp folders that clean up, and reading a whole chain.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { identityFromClaims, type AuditRecordBody } from '../../exchange-service/src/audit/record.ts';
+import type { CommitGrantInput, Store, StoredAuditRecord } from '../../exchange-service/src/store/store.ts';
+
+/** Fixed clock for tests: 2026-11-23T10:00:00Z in epoch ms. */
+export const NOW_MS = Date.UTC(2026, 10, 23, 10, 0, 0);
+export const NOW_S = NOW_MS / 1000;
+
+/** A denial-shaped body; `overrides` replace top-level fields, `claims` feed identityFromClaims. */
+export function makeBody(n: number, overrides: Partial<AuditRecordBody> = {}, claims: Record<string, unknown> = {}): AuditRecordBody {
+  return {
+    id: `record-${n}`,
+    time: new Date(NOW_MS + n * 1000).toISOString(),
+    event: 'exchange',
+    outcome: 'denied',
+    reason: 'policy_denied',
+    request_id: `request-${n}`,
+    client_ip: '127.0.0.1',
+    policy: 'webapp/deploy-prod',
+    policy_digest: 'a'.repeat(64),
+    policy_set_version: 'b'.repeat(40),
+    issuer: 'github',
+    subject: 'repo:acme/webapp:ref:refs/heads/main',
+    ...identityFromClaims({ repository: 'acme/webapp', repository_id: '892341', ref: 'refs/heads/main', run_id: String(n), actor: 'octocat', ...claims }),
+    jti: `jti-${n}`,
+    subject_token_sha256: 'c'.repeat(64),
+    grant: null,
+    justification: null,
+    ...overrides,
+  };
+}
+
+/** A commitGrant input for grant `n` (jti `jti-n` unless overridden). */
+export function makeGrantInput(n: number, overrides: Partial<Pick<CommitGrantInput, 'issuer' | 'jti' | 'jtiExpiresAt'>> & { grantId?: string } = {}): CommitGrantInput {
+  const grantId = overrides.grantId ?? `grant-${n}`;
+  const jti = overrides.jti ?? `jti-${n}`;
+  const issuer = overrides.issuer ?? 'github';
+  const record = makeBody(n, {
+    outcome: 'granted', reason: null, jti, issuer,
+    grant: {
+      id: grantId, kind: 'token', target: 'https://artifacts.acme.internal', scope: ['artifacts:read'], ttl: 900,
+      expires_at: new Date(NOW_MS + 900_000).toISOString(), session_name: null, credential_sha256: `${n}`.padStart(64, 'd'), access_key_id: null,
+    },
+  });
+  return {
+    issuer, jti, jtiExpiresAt: overrides.jtiExpiresAt ?? NOW_S + 600, record,
+    grant: {
+      id: grantId, policy: 'webapp/deploy-prod', kind: 'token', issuer, subject: record.subject, repository_id: '892341',
+      run_id: String(n), run_attempt: '1', credential_sha256: `${n}`.padStart(64, 'd'), issued_at: NOW_S, expires_at: NOW_S + 900,
+      revoked_at: null, last_used_at: null,
+    },
+  };
+}
+
+/** A fresh temp folder and its clean-up. */
+export function makeTempDir(): { dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-store-test-'));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Every record in chain order. */
+export async function readAll(store: Store, options?: { afterSeq?: number; pageSize?: number }): Promise<StoredAuditRecord[]> {
+  const records: StoredAuditRecord[] = [];
+  for await (const record of store.readAudit(options)) records.push(record);
+  return records;
+}
