@@ -56,6 +56,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     issuers: config.issuers,
     audience: serviceAudience(config),
     logger,
+    now,
     maxTokenBytes: config.limits.max_token_bytes,
     onJwksFetch: (issuer, outcome) => metrics.jwksFetches.inc({ issuer, outcome }),
     ...(devKey !== undefined ? { staticKeys: { dev: { keys: [devKey.publicJwk as JsonWebKey] } } } : {}),

@@ -19,6 +19,7 @@ import { exportJWK, exportSPKI, generateKeyPair, type JWK } from 'jose';
 /** How the JWKS endpoint answers. `down` also drops discovery requests (the host is unreachable). */
 export type JwksMode = 'ok' | 'down' | 'garbage' | 'empty' | 'slow' | 'redirect' | 'huge' | 'error500';
 
+/** How `sign()` builds a token: by default a valid RS256 token; each option forges one thing. */
 export interface SignOptions {
   /** Header members over the defaults (`alg`, `typ: JWT`, `kid`); a member set to undefined is removed. */
   header?: Record<string, unknown>;
@@ -30,7 +31,7 @@ export interface SignOptions {
   alg?: string;
   /** Which RSA key signs: the current one (default), the one before the last rotation, or an attacker's. */
   key?: 'current' | 'attacker' | 'previous';
-  /** The `kid` header (default: the id of the current key, whichever key signs). */
+  /** The `kid` header (default: the signing key's own id; for the attacker key, the current real kid). */
   kid?: string;
   /** The payload segment's content verbatim instead of the JSON of the claims; bytes allow invalid UTF-8. */
   rawPayload?: string | Uint8Array;
@@ -46,6 +47,7 @@ export interface SignOptions {
   serialization?: 'compact' | 'json';
 }
 
+/** A running loopback issuer (see the module comment). */
 export interface TestIssuer {
   /** http://127.0.0.1:<port>, also the tokens' `iss`. */
   readonly url: string;
@@ -76,6 +78,7 @@ export interface TestIssuer {
   close(): Promise<void>;
 }
 
+/** Options of startTestIssuer. */
 export interface TestIssuerOptions {
   /** The default `aud` (default http://127.0.0.1:8080, the service's default audience). */
   audience?: string;
@@ -106,6 +109,11 @@ async function createRsaKey(): Promise<RsaKey> {
   };
 }
 
+async function createEcKey(): Promise<KeyObject> {
+  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+  return KeyObject.from(privateKey);
+}
+
 const b64url = (data: string | Uint8Array): string => Buffer.from(data).toString('base64url');
 
 /** Removes keys whose value is undefined (the "set to undefined to remove" convention). */
@@ -130,7 +138,7 @@ function defaultClaims(issuer: string, audience: string, repository: string, now
 }
 
 /** Signs `input` for `alg`; see SignOptions.alg for which key each family uses. */
-function signatureFor(alg: string, input: string, key: RsaKey, ecKey: KeyObject, options: SignOptions): Buffer {
+function signatureFor(alg: string, input: string, key: RsaKey, ecKey: KeyObject | undefined, options: SignOptions): Buffer {
   if (alg.toLowerCase() === 'none') return Buffer.alloc(0);
   const bits = alg.slice(2);
   const hash = `sha${bits}`;
@@ -142,141 +150,133 @@ function signatureFor(alg: string, input: string, key: RsaKey, ecKey: KeyObject,
   if (alg.startsWith('PS')) {
     return signBytes(hash, Buffer.from(input), { key: key.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(bits) / 8 });
   }
-  if (alg === 'ES256') return signBytes('sha256', Buffer.from(input), { key: ecKey, dsaEncoding: 'ieee-p1363' });
+  if (alg === 'ES256' && ecKey !== undefined) return signBytes('sha256', Buffer.from(input), { key: ecKey, dsaEncoding: 'ieee-p1363' });
   throw new Error(`test issuer cannot sign with alg ${alg}`);
 }
+
+/** Builds one token; `kid` is the header's default key id. Every forgery is an option here. */
+function signToken(claims: Record<string, unknown>, options: SignOptions, key: RsaKey, kid: string, ec?: KeyObject): string {
+  const alg = options.alg ?? (options.hmacWithPublicKey ? 'HS256' : 'RS256');
+  const header = merge({ alg, typ: 'JWT', kid: options.kid ?? kid }, options.header);
+  if (options.embedJwk) header.jwk = key.publicJwk;
+  const headerSegment = b64url(options.rawHeader ?? JSON.stringify(header));
+  const payloadSegment = b64url(options.rawPayload ?? JSON.stringify(claims));
+  const input = `${headerSegment}.${payloadSegment}`;
+  const signature = signatureFor(alg, input, key, ec, options);
+  if (options.corruptSignature && signature.length > 0) signature[0] = (signature[0] ?? 0) ^ 0x01;
+  if (options.serialization === 'json') {
+    return JSON.stringify({ protected: headerSegment, payload: payloadSegment, signature: b64url(signature) });
+  }
+  return `${input}.${b64url(signature)}`;
+}
+
+/** The issuer as its HTTP handlers see it: counters writable. */
+type LiveIssuer = { -readonly [K in keyof TestIssuer]: TestIssuer[K] };
 
 /** Starts the issuer on 127.0.0.1 with a fresh RSA key. Call `close()` when done. */
 export async function startTestIssuer(options: TestIssuerOptions = {}): Promise<TestIssuer> {
   const audience = options.audience ?? 'http://127.0.0.1:8080';
-  const repository = options.repository ?? 'acme/webapp';
   const now = options.now ?? Date.now;
-  const keys = { current: await createRsaKey(), previous: undefined as RsaKey | undefined, attacker: await createRsaKey() };
-  const ecKey = KeyObject.from((await generateKeyPair('ES256', { extractable: true })).privateKey);
-  let served: RsaKey[] = [keys.current];
+  const keys = { current: await createRsaKey(), previous: undefined as RsaKey | undefined, served: [] as RsaKey[] };
+  keys.served = [keys.current];
+  // Made on first use: most tests never forge, and RSA key generation is the slow part of starting.
+  let attacker: Promise<RsaKey> | undefined;
+  let ecKey: Promise<KeyObject> | undefined;
   const pending = new Set<NodeJS.Timeout>();
-  const runtimeToken = randomBytes(24).toString('hex');
 
-  const issuer = {
-    url: '',
-    mode: 'ok' as JwksMode,
-    slowMs: 10_000,
-    jwksRequests: 0,
-    discoveryRequests: 0,
-    actionsTokenRequests: 0,
-    runtimeToken,
-    actionsTokenUrl: '',
+  const issuer: LiveIssuer = {
+    url: '', actionsTokenUrl: '', runtimeToken: randomBytes(24).toString('hex'),
+    mode: 'ok', slowMs: 10_000, jwksRequests: 0, discoveryRequests: 0, actionsTokenRequests: 0,
     get kid(): string {
       return keys.current.kid;
     },
-    claims(overrides?: Record<string, unknown>): Record<string, unknown> {
-      return merge(defaultClaims(issuer.url, audience, repository, Math.floor(now() / 1000)), overrides);
+    claims: (overrides) => merge(defaultClaims(issuer.url, audience, options.repository ?? 'acme/webapp', Math.floor(now() / 1000)), overrides),
+    async sign(overrides, signOptions = {}) {
+      const which = signOptions.key ?? 'current';
+      if (which === 'previous' && keys.previous === undefined) throw new Error('test issuer: no previous key (call rotate() first)');
+      const key = which === 'attacker' ? await (attacker ??= createRsaKey()) : which === 'previous' ? (keys.previous as RsaKey) : keys.current;
+      const ec = signOptions.alg?.startsWith('ES') ? await (ecKey ??= createEcKey()) : undefined;
+      // The attacker reuses the real current kid; the issuer's own keys carry their own.
+      return signToken(issuer.claims(overrides), signOptions, key, which === 'attacker' ? keys.current.kid : key.kid, ec);
     },
-    async sign(overrides?: Record<string, unknown>, signOptions: SignOptions = {}): Promise<string> {
-      return signToken(issuer.claims(overrides), signOptions);
-    },
-    async rotate(rotateOptions: { drop?: boolean } = {}): Promise<void> {
+    async rotate(rotateOptions = {}) {
       keys.previous = keys.current;
       keys.current = await createRsaKey();
-      served = rotateOptions.drop ? [keys.current] : [keys.current, keys.previous];
+      keys.served = rotateOptions.drop ? [keys.current] : [keys.current, keys.previous];
     },
-    keySet: (): { keys: JsonWebKey[] } => ({ keys: served.map((key) => ({ ...key.publicJwk })) }),
-    close: async (): Promise<void> => {
+    keySet: () => ({ keys: keys.served.map((key) => ({ ...key.publicJwk })) }),
+    async close() {
       for (const timer of pending) clearTimeout(timer);
       pending.clear();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-
-  function signToken(claims: Record<string, unknown>, signOptions: SignOptions): string {
-    const key = pickKey(signOptions.key ?? 'current');
-    const alg = signOptions.alg ?? (signOptions.hmacWithPublicKey ? 'HS256' : 'RS256');
-    const header = merge({ alg, typ: 'JWT', kid: signOptions.kid ?? keys.current.kid }, signOptions.header);
-    if (signOptions.embedJwk) header.jwk = key.publicJwk;
-    const headerSegment = b64url(signOptions.rawHeader ?? JSON.stringify(header));
-    const payloadSegment = b64url(signOptions.rawPayload ?? JSON.stringify(claims));
-    const input = `${headerSegment}.${payloadSegment}`;
-    const signature = signatureFor(alg, input, key, ecKey, signOptions);
-    if (signOptions.corruptSignature && signature.length > 0) signature[0] = (signature[0] ?? 0) ^ 0x01;
-    if (signOptions.serialization === 'json') {
-      return JSON.stringify({ protected: headerSegment, payload: payloadSegment, signature: b64url(signature) });
-    }
-    return `${input}.${b64url(signature)}`;
-  }
-
-  function pickKey(which: 'current' | 'attacker' | 'previous'): RsaKey {
-    if (which === 'previous') {
-      if (keys.previous === undefined) throw new Error('test issuer: no previous key (call rotate() first)');
-      return keys.previous;
-    }
-    return keys[which];
-  }
-
-  const server: Server = createServer((req, res) => handle(req, res));
-
-  function handle(req: IncomingMessage, res: ServerResponse): void {
-    const url = new URL(req.url ?? '/', issuer.url);
-    if (req.method !== 'GET') return send(res, 405, { error: 'method not allowed' });
-    switch (url.pathname) {
-      case '/.well-known/openid-configuration':
-        issuer.discoveryRequests += 1;
-        if (issuer.mode === 'down') return void req.socket.destroy();
-        return send(res, 200, discoveryDocument(issuer.url));
-      case '/.well-known/jwks':
-        issuer.jwksRequests += 1;
-        return serveJwks(req, res);
-      case '/moved-jwks':
-        issuer.jwksRequests += 1;
-        return send(res, 200, issuer.keySet());
-      case '/actions-token':
-        return serveActionsToken(req, res, url);
-      default:
-        return send(res, 404, { error: 'not found' });
-    }
-  }
-
-  function serveJwks(req: IncomingMessage, res: ServerResponse): void {
-    switch (issuer.mode) {
-      case 'ok':
-        return send(res, 200, issuer.keySet());
-      case 'down':
-        return void req.socket.destroy();
-      case 'garbage':
-        res.writeHead(200, JSON_HEADERS).end('{"keys": [ this is not json');
-        return;
-      case 'empty':
-        return send(res, 200, { keys: [] });
-      case 'slow': {
-        const timer = setTimeout(() => {
-          pending.delete(timer);
-          send(res, 200, issuer.keySet());
-        }, issuer.slowMs);
-        pending.add(timer);
-        return;
-      }
-      case 'redirect':
-        res.writeHead(302, { location: `${issuer.url}/moved-jwks` }).end();
-        return;
-      case 'huge':
-        return sendHuge(res, issuer.keySet());
-      case 'error500':
-        return send(res, 500, { error: 'internal' });
-    }
-  }
-
-  function serveActionsToken(req: IncomingMessage, res: ServerResponse, url: URL): void {
-    if (req.headers.authorization !== `Bearer ${runtimeToken}`) return send(res, 401, { message: 'bad runtime token' });
-    issuer.actionsTokenRequests += 1;
-    const aud = url.searchParams.get('audience') ?? audience;
-    send(res, 200, { value: signToken(issuer.claims({ aud }), {}), count: 1 });
-  }
-
+  const mintForRunner = (aud: string): string => signToken(issuer.claims({ aud }), {}, keys.current, keys.current.kid);
+  const server: Server = createServer((req, res) => route(issuer, { pending, mintForRunner, audience }, req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   issuer.url = `http://127.0.0.1:${port}`;
   issuer.actionsTokenUrl = `${issuer.url}/actions-token?api-version=2.0`;
   return issuer;
+}
+
+interface RouteContext {
+  /** Held `slow` responses, cleared on close. */
+  pending: Set<NodeJS.Timeout>;
+  mintForRunner(aud: string): string;
+  audience: string;
+}
+
+function route(issuer: LiveIssuer, context: RouteContext, req: IncomingMessage, res: ServerResponse): void {
+  const url = new URL(req.url ?? '/', issuer.url);
+  if (req.method !== 'GET') return send(res, 405, { error: 'method not allowed' });
+  switch (url.pathname) {
+    case '/.well-known/openid-configuration':
+      issuer.discoveryRequests += 1;
+      if (issuer.mode === 'down') return void req.socket.destroy();
+      return send(res, 200, discoveryDocument(issuer.url));
+    case '/.well-known/jwks':
+      issuer.jwksRequests += 1;
+      return serveJwks(issuer, context, req, res);
+    case '/moved-jwks':
+      issuer.jwksRequests += 1;
+      return send(res, 200, issuer.keySet());
+    case '/actions-token': {
+      if (req.headers.authorization !== `Bearer ${issuer.runtimeToken}`) return send(res, 401, { message: 'bad runtime token' });
+      issuer.actionsTokenRequests += 1;
+      return send(res, 200, { value: context.mintForRunner(url.searchParams.get('audience') ?? context.audience), count: 1 });
+    }
+    default:
+      return send(res, 404, { error: 'not found' });
+  }
+}
+
+function serveJwks(issuer: LiveIssuer, context: RouteContext, req: IncomingMessage, res: ServerResponse): void {
+  switch (issuer.mode) {
+    case 'ok':
+      return send(res, 200, issuer.keySet());
+    case 'down':
+      return void req.socket.destroy();
+    case 'garbage':
+      return void res.writeHead(200, JSON_HEADERS).end('{"keys": [ this is not json');
+    case 'empty':
+      return send(res, 200, { keys: [] });
+    case 'slow': {
+      const timer = setTimeout(() => {
+        context.pending.delete(timer);
+        send(res, 200, issuer.keySet());
+      }, issuer.slowMs);
+      context.pending.add(timer);
+      return;
+    }
+    case 'redirect':
+      return void res.writeHead(302, { location: `${issuer.url}/moved-jwks` }).end();
+    case 'huge':
+      return sendHuge(res, issuer.keySet());
+    case 'error500':
+      return send(res, 500, { error: 'internal' });
+  }
 }
 
 function discoveryDocument(url: string): Record<string, unknown> {

@@ -1,0 +1,243 @@
+/**
+ * A per-issuer JWKS cache (SPEC §3 "JWKS"; ATTACKS.md 19, 21, 29, 30).
+ *
+ * - Keys are fetched on first use, imported once per fetch (CryptoKeys by
+ *   `kid` and algorithm) and refreshed in the background.
+ * - Concurrent requests share one fetch (single-flight).
+ * - An unknown `kid` triggers at most one refetch per cooldown (30 s), so a
+ *   flood of random kids costs at most one fetch; a key rotated in is found
+ *   by the first refetch after it appears.
+ * - A failed fetch (timeout, non-200, redirect, over 256 KiB, bad JSON, no
+ *   usable key) stores nothing: the last good keys stay trusted until
+ *   `jwks_stale_max` after the last success; cold or stale → 503.
+ * - A static key set (the service's own dev issuer) is never fetched.
+ */
+import { importJWK, type JWK } from 'jose';
+import type { IssuerConfig } from '../config.ts';
+import { OAuthError } from '../errors.ts';
+import { silentLogger, type Logger } from '../log.ts';
+import { DEFAULT_MAX_JWKS_BYTES, discoverJwksUri, fetchJsonBounded, JwksFetchError, type FetchLimits } from './jwks-fetch.ts';
+
+/** Key ids we look up: RFC 3986 unreserved characters, at most 256 of them. Anything else is rejected unseen. */
+export const KID_PATTERN = /^[A-Za-z0-9._~-]{1,256}$/;
+
+/** Options of createJwksCache; `config` carries the issuer's URL, jwks_url, jwks_stale_max and jwks_timeout. */
+export interface JwksCacheOptions {
+  /** The issuer's config name, for logs and metrics. */
+  issuer: string;
+  config: Pick<IssuerConfig, 'url' | 'jwks_url' | 'jwks_stale_max' | 'jwks_timeout'>;
+  /** The issuer's algorithm allow-list: keys are imported for these algorithms only. */
+  algorithms: readonly string[];
+  /** Local keys: no fetching at all. */
+  staticKeys?: { readonly keys: readonly JsonWebKey[] };
+  fetch?: typeof fetch;
+  /** Clock in ms (default Date.now). */
+  now?: () => number;
+  logger?: Logger;
+  /** Called once per fetch attempt (discovery included), for metrics. */
+  onFetch?: (issuer: string, outcome: 'ok' | 'error') => void;
+  /** Background refresh period in ms (default 10 min). */
+  refreshIntervalMs?: number;
+  /** Minimum time between refetches caused by unknown kids, in ms (default 30 s). */
+  kidCooldownMs?: number;
+  /** After a failed fetch, cold/stale lookups answer 503 without refetching for this long, in ms (default 1 s). */
+  failureBackoffMs?: number;
+  /** Response size cap in bytes (default 256 KiB). */
+  maxBytes?: number;
+}
+
+/** The keys of one issuer. */
+export interface JwksCache {
+  /**
+   * The key with this `kid` for `alg`. Throws OAuthError: `token_invalid` for a kid
+   * the issuer does not publish (or not for `alg`), `upstream_unavailable` when
+   * no trustworthy key set can be had (cold, or stale beyond `jwks_stale_max`).
+   */
+  getKey(kid: string, alg: string): Promise<CryptoKey>;
+  /** Fetches now, sharing any fetch in flight; true when fresh keys were stored. */
+  refresh(): Promise<boolean>;
+  /** Stops the background refresh and aborts a fetch in flight. */
+  close(): void;
+}
+
+/** kid → algorithm → imported public key. */
+type KeyMap = ReadonlyMap<string, ReadonlyMap<string, CryptoKey>>;
+
+const ALGORITHMS_BY_KEY: Readonly<Record<string, readonly string[]>> = {
+  RSA: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'],
+  'EC:P-256': ['ES256'],
+  'EC:P-384': ['ES384'],
+  'EC:P-521': ['ES512'],
+  'OKP:Ed25519': ['EdDSA'],
+};
+
+/** Creates the cache for one issuer. Nothing is fetched until a key is asked for. */
+export function createJwksCache(options: JwksCacheOptions): JwksCache {
+  const now = options.now ?? Date.now;
+  const logger = options.logger ?? silentLogger;
+  const staleMaxMs = options.config.jwks_stale_max * 1000;
+  const refreshIntervalMs = options.refreshIntervalMs ?? 10 * 60_000;
+  const kidCooldownMs = options.kidCooldownMs ?? 30_000;
+  const failureBackoffMs = options.failureBackoffMs ?? 1_000;
+  const closer = new AbortController();
+  const limits: FetchLimits = {
+    fetch: options.fetch ?? globalThis.fetch,
+    timeoutMs: options.config.jwks_timeout * 1000,
+    maxBytes: options.maxBytes ?? DEFAULT_MAX_JWKS_BYTES,
+    signal: closer.signal,
+  };
+  const state = {
+    keys: undefined as KeyMap | undefined,
+    fetchedAt: undefined as number | undefined,
+    failedAt: undefined as number | undefined,
+    lastError: '',
+    kidRefetchAllowedAt: 0,
+    inflight: undefined as Promise<boolean> | undefined,
+    jwksUri: options.config.jwks_url,
+    timer: undefined as NodeJS.Timeout | undefined,
+  };
+  let staticSet: Promise<KeyMap> | undefined;
+
+  const unavailable = (): OAuthError =>
+    new OAuthError('upstream_unavailable', `the signing keys of issuer "${options.issuer}" cannot be fetched`, {
+      logDetail: state.lastError || 'no key set fetched yet',
+    });
+
+  async function loadKeySet(): Promise<KeyMap> {
+    state.jwksUri ??= await discoverJwksUri(options.config.url, limits);
+    return importKeySet(await fetchJsonBounded(state.jwksUri, limits), options.algorithms);
+  }
+
+  async function runFetch(): Promise<boolean> {
+    startTimer();
+    try {
+      const keys = await loadKeySet();
+      Object.assign(state, { keys, fetchedAt: now(), failedAt: undefined, lastError: '' });
+      options.onFetch?.(options.issuer, 'ok');
+      return true;
+    } catch (error) {
+      state.failedAt = now();
+      state.lastError = error instanceof Error ? error.message : 'JWKS fetch failed';
+      if (options.config.jwks_url === undefined) state.jwksUri = undefined; // rediscover next time
+      options.onFetch?.(options.issuer, 'error');
+      logger.warn('JWKS fetch failed', { issuer: options.issuer, error: state.lastError });
+      return false;
+    }
+  }
+
+  function refresh(): Promise<boolean> {
+    if (options.staticKeys !== undefined) return Promise.resolve(true);
+    state.inflight ??= runFetch().finally(() => {
+      state.inflight = undefined;
+    });
+    return state.inflight;
+  }
+
+  function startTimer(): void {
+    if (state.timer !== undefined || closer.signal.aborted) return;
+    state.timer = setInterval(() => void refresh(), refreshIntervalMs);
+    state.timer.unref();
+  }
+
+  /** The keys we may trust right now, fetching when cold or stale. */
+  async function trustedKeys(): Promise<KeyMap> {
+    const time = now();
+    const inBackoff = state.failedAt !== undefined && time - state.failedAt < failureBackoffMs;
+    if (state.keys !== undefined && state.fetchedAt !== undefined && time - state.fetchedAt <= staleMaxMs) {
+      if (time - state.fetchedAt >= refreshIntervalMs && !inBackoff) void refresh();
+      return state.keys;
+    }
+    if (state.inflight === undefined && inBackoff) throw unavailable();
+    if (!(await refresh()) || state.keys === undefined) throw unavailable();
+    return state.keys;
+  }
+
+  /** One refetch per cooldown for kids we do not know; joining a fetch already in flight is free. */
+  async function refetchFor(kid: string): Promise<ReadonlyMap<string, CryptoKey>> {
+    if (state.inflight === undefined) {
+      if (now() < state.kidRefetchAllowedAt) throw unknownKid(kid);
+      state.kidRefetchAllowedAt = now() + kidCooldownMs;
+    }
+    const ok = await refresh();
+    const found = state.keys?.get(kid);
+    if (found !== undefined) return found;
+    if (!ok) throw unavailable();
+    throw unknownKid(kid);
+  }
+
+  async function getKey(kid: string, alg: string): Promise<CryptoKey> {
+    if (!KID_PATTERN.test(kid)) throw new OAuthError('token_invalid', 'token kid has characters outside [A-Za-z0-9._~-] or is too long');
+    let entry: ReadonlyMap<string, CryptoKey> | undefined;
+    if (options.staticKeys !== undefined) {
+      staticSet ??= importKeySet(options.staticKeys, options.algorithms);
+      entry = (await staticSet.catch(staticKeyError)).get(kid);
+      if (entry === undefined) throw unknownKid(kid);
+    } else {
+      entry = (await trustedKeys()).get(kid) ?? (await refetchFor(kid));
+    }
+    const key = entry.get(alg);
+    if (key === undefined) throw new OAuthError('token_invalid', `key "${kid}" of issuer "${options.issuer}" is not for ${alg}`);
+    return key;
+  }
+
+  return {
+    getKey,
+    refresh,
+    close(): void {
+      clearInterval(state.timer);
+      closer.abort();
+    },
+  };
+}
+
+function unknownKid(kid: string): OAuthError {
+  return new OAuthError('token_invalid', `token kid "${kid}" is not a key of its issuer`);
+}
+
+function staticKeyError(error: unknown): never {
+  throw new OAuthError('internal', 'internal error', { logDetail: `static key set unusable: ${(error as Error).message}` });
+}
+
+/**
+ * Validates a JWKS document and imports every usable public signing key for
+ * each allowed algorithm it fits. Skipped: keys without a valid `kid`,
+ * duplicate kids, `use` other than `sig`, private or symmetric keys, keys whose
+ * `alg` is not allowed. No usable key at all is an error (never cached).
+ */
+export async function importKeySet(document: unknown, algorithms: readonly string[]): Promise<KeyMap> {
+  const list = typeof document === 'object' && document !== null ? (document as { keys?: unknown }).keys : undefined;
+  if (!Array.isArray(list)) throw new JwksFetchError('key set has no "keys" array');
+  const keys = new Map<string, Map<string, CryptoKey>>();
+  const seen = new Set<string>();
+  for (const item of list) {
+    const jwk = typeof item === 'object' && item !== null && !Array.isArray(item) ? (item as JWK) : undefined;
+    if (jwk === undefined || typeof jwk.kid !== 'string' || !KID_PATTERN.test(jwk.kid) || seen.has(jwk.kid)) continue;
+    seen.add(jwk.kid);
+    const imported = await importForAlgorithms(jwk, algorithms);
+    if (imported.size > 0) keys.set(jwk.kid, imported);
+  }
+  if (keys.size === 0) throw new JwksFetchError('key set holds no usable signing key');
+  return keys;
+}
+
+async function importForAlgorithms(jwk: JWK, algorithms: readonly string[]): Promise<Map<string, CryptoKey>> {
+  const out = new Map<string, CryptoKey>();
+  if ((jwk.use !== undefined && jwk.use !== 'sig') || 'd' in jwk || jwk.kty === 'oct') return out;
+  const family = jwk.kty === 'RSA' ? 'RSA' : `${String(jwk.kty)}:${String(jwk.crv)}`;
+  const fitting = (ALGORITHMS_BY_KEY[family] ?? []).filter((alg) => algorithms.includes(alg) && (jwk.alg === undefined || jwk.alg === alg));
+  for (const alg of fitting) {
+    try {
+      const key = await importJWK({ ...jwk, ext: false }, alg);
+      if (key instanceof CryptoKey && key.type === 'public' && isStrongEnough(key)) out.set(alg, key);
+    } catch {
+      // A malformed or unsupported key is skipped; the set fails only if nothing is usable.
+    }
+  }
+  return out;
+}
+
+/** RSA keys under 2048 bits are refused (RFC 7518 §3.3), here rather than on every verify. */
+function isStrongEnough(key: CryptoKey): boolean {
+  const { modulusLength } = key.algorithm as Partial<RsaHashedKeyAlgorithm>;
+  return modulusLength === undefined || modulusLength >= 2048;
+}
