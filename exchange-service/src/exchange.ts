@@ -7,7 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { OAuthError, fail } from './errors.ts';
 import { evaluatePolicy, describeDenial } from './policy/evaluate.ts';
-import { identityFromClaims, type AuditRecordBody, type AuditGrant } from './audit/record.ts';
+import type { AuditRecordBody, AuditGrant } from './audit/record.ts';
+import { buildAuditBody, claimText } from './audit/build.ts';
 import { ReplayError, StoreUnavailableError, type Store } from './store/store.ts';
 import type { CompiledPolicy } from './policy/compile.ts';
 import type { PolicySet } from './policy/load.ts';
@@ -89,7 +90,7 @@ async function decide(deps: ExchangeDeps, set: PolicySet, request: TokenRequest,
     throw error;
   }
   decision.token = token;
-  const repository = stringClaim(token.claims.repository_id) ?? stringClaim(token.claims.repository) ?? token.issuer;
+  const repository = claimText(token.claims.repository_id) ?? claimText(token.claims.repository) ?? token.issuer;
   const repoBudget = deps.repositoryLimiter.hit(`${token.issuer}:${repository}`);
   if (!repoBudget.allowed) fail('rate_limited', 'rate limit for this repository exceeded', { retryAfter: repoBudget.retryAfter });
   checkTrustedOwner(deps, token);
@@ -132,8 +133,8 @@ async function grant(
       record,
       grant: {
         id: grantId, policy: policy.name, kind: policy.grant.kind, issuer: token.issuer,
-        subject: stringClaim(token.claims.sub), repository_id: stringClaim(token.claims.repository_id),
-        run_id: stringClaim(token.claims.run_id), run_attempt: stringClaim(token.claims.run_attempt),
+        subject: claimText(token.claims.sub), repository_id: claimText(token.claims.repository_id),
+        run_id: claimText(token.claims.run_id), run_attempt: claimText(token.claims.run_attempt),
         credential_sha256: credential.credentialSha256, issued_at: nowSeconds, expires_at: expiresAt,
         revoked_at: null, last_used_at: null,
       },
@@ -170,7 +171,7 @@ function grantedScope(policy: CompiledPolicy, requested: string | undefined): re
 
 function checkTrustedOwner(deps: ExchangeDeps, token: VerifiedToken): void {
   if (deps.trustedOwners === undefined || token.issuerKind !== 'github') return;
-  const owner = stringClaim(token.claims.repository_owner);
+  const owner = claimText(token.claims.repository_owner);
   const trusted = owner !== null && deps.trustedOwners.some((name) => asciiLower(name) === asciiLower(owner));
   if (!trusted) fail('policy_denied', `repository owner ${printable(owner ?? '(none)')} is not trusted by this service`);
 }
@@ -184,16 +185,10 @@ function auditGrant(id: string, policy: CompiledPolicy, credential: MintedCreden
 }
 
 function auditBody(context: RequestContext, decision: Decision, outcome: AuditRecordBody['outcome'], reason: string | null, nowMs: number): AuditRecordBody {
-  const claims = decision.token?.claims ?? {};
-  return {
-    id: randomUUID(), time: new Date(nowMs).toISOString(), event: 'exchange', outcome, reason,
-    request_id: context.requestId, client_ip: context.clientIp,
-    policy: decision.policy?.name ?? null, policy_digest: decision.policy?.digest ?? null,
-    policy_set_version: decision.policySetVersion, issuer: decision.token?.issuer ?? null,
-    subject: stringClaim(claims.sub), ...identityFromClaims(claims),
-    jti: decision.token?.jti ?? null, subject_token_sha256: decision.token?.tokenSha256 ?? null,
-    grant: null, justification: decision.justification,
-  };
+  return buildAuditBody({
+    event: 'exchange', outcome, reason, nowMs, requestId: context.requestId, clientIp: context.clientIp,
+    token: decision.token, policy: decision.policy, policySetVersion: decision.policySetVersion, justification: decision.justification,
+  });
 }
 
 /** Appends the denial/failure record; if the store cannot, the record goes to the operator log instead. */
@@ -223,12 +218,6 @@ function internalError(deps: ExchangeDeps, context: RequestContext, error: unkno
 function observe(deps: ExchangeDeps, decision: Decision, outcome: string, reason: string | null, started: number): void {
   deps.metrics.exchanges.inc({ policy: decision.policy?.name ?? '', outcome, reason: reason ?? '' });
   deps.metrics.exchangeSeconds.observe({ outcome }, (performance.now() - started) / 1000);
-}
-
-function stringClaim(value: unknown): string | null {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return null;
 }
 
 const asciiLower = (text: string): string => text.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
