@@ -1,0 +1,108 @@
+/**
+ * Finds the policy files below a folder and names them (SPEC §2): the path
+ * below the folder without `.yaml`/`.yml`, `/`-separated. Dotfiles and
+ * dot-folders (`.git`, Kubernetes' `..data`) and non-YAML files are skipped;
+ * symbolic links are followed (ConfigMap mounts are made of them), each real
+ * folder once.
+ */
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { PolicyProblem } from './parse-file.ts';
+
+/** Policy names (SPEC §2). */
+export const POLICY_NAME = /^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/;
+
+const YAML_EXTENSION = /\.ya?ml$/i;
+const DIRECTORY_CONCURRENCY = 8;
+
+/** A policy file found below the folder. */
+export interface PolicyFileEntry {
+  /** The policy name. */
+  name: string;
+  /** The path problems and policies are reported under (`<dir>/<relative>`). */
+  file: string;
+}
+
+export interface FoundPolicyFiles {
+  entries: PolicyFileEntry[];
+  /** Invalid names, name collisions and unreadable folders. */
+  problems: PolicyProblem[];
+}
+
+/** Walks `dir` and names every policy file, reporting invalid and colliding names. */
+export async function findPolicyFiles(dir: string): Promise<FoundPolicyFiles> {
+  const problems: PolicyProblem[] = [];
+  const relatives = await walk(dir, problems);
+  relatives.sort();
+  const entries: PolicyFileEntry[] = [];
+  const byFoldedName = new Map<string, string[]>();
+  for (const relative of relatives) {
+    const file = join(dir, relative);
+    const name = relative.replace(YAML_EXTENSION, '');
+    const extension = relative.slice(name.length);
+    if (extension !== '.yaml' && extension !== '.yml') {
+      problems.push({ file, line: 1, column: 1, message: `the extension must be .yaml or .yml in lower case, not "${extension}"` });
+    } else if (!POLICY_NAME.test(name)) {
+      problems.push({ file, line: 1, column: 1, message: `"${name}" is not a valid policy name: use lower-case letters, digits, ".", "_" and "-", each path segment starting with a letter or digit` });
+    }
+    const folded = name.toLowerCase();
+    const group = byFoldedName.get(folded);
+    if (group === undefined) byFoldedName.set(folded, [file]);
+    else group.push(file);
+    entries.push({ name, file });
+  }
+  for (const [folded, files] of byFoldedName) {
+    if (files.length < 2) continue;
+    for (const file of files) {
+      const others = files.filter((other) => other !== file).join(', ');
+      problems.push({ file, line: 1, column: 1, message: `two files define the policy "${folded}" (ignoring case and extension): this one and ${others}` });
+    }
+  }
+  return { entries, problems };
+}
+
+/** Relative paths (`/`-separated) of every YAML file below `dir`, reading up to 8 folders at a time. */
+async function walk(dir: string, problems: PolicyProblem[]): Promise<string[]> {
+  const found: string[] = [];
+  const visited = new Set<string>();
+  const visit = async (relative: string, subfolders: string[]): Promise<void> => {
+    const absolute = relative === '' ? dir : join(dir, relative);
+    let entries;
+    try {
+      const real = await realpath(absolute);
+      if (visited.has(real)) return;
+      visited.add(real);
+      entries = await readdir(absolute, { withFileTypes: true });
+    } catch (error) {
+      problems.push({ file: absolute, message: `cannot read the folder: ${errorCode(error)}` });
+      return;
+    }
+    for (const entry of entries) {
+      if (entry.name.startsWith('.')) continue;
+      const child = relative === '' ? entry.name : `${relative}/${entry.name}`;
+      const isYaml = YAML_EXTENSION.test(entry.name);
+      let kind: 'file' | 'folder' | 'other' = entry.isDirectory() ? 'folder' : entry.isFile() ? 'file' : 'other';
+      if (entry.isSymbolicLink()) {
+        try {
+          const target = await stat(join(dir, child));
+          kind = target.isDirectory() ? 'folder' : target.isFile() ? 'file' : 'other';
+        } catch (error) {
+          if (isYaml) problems.push({ file: join(dir, child), message: `cannot read the file: ${errorCode(error)}` });
+          continue;
+        }
+      }
+      if (kind === 'folder') subfolders.push(child);
+      else if (kind === 'file' && isYaml) found.push(child);
+    }
+  };
+  for (let level = ['']; level.length > 0; ) {
+    const next: string[] = [];
+    for (let i = 0; i < level.length; i += DIRECTORY_CONCURRENCY) {
+      await Promise.all(level.slice(i, i + DIRECTORY_CONCURRENCY).map((relative) => visit(relative, next)));
+    }
+    level = next;
+  }
+  return found;
+}
+
+const errorCode = (error: unknown): string => (error as NodeJS.ErrnoException).code ?? (error as Error).message;

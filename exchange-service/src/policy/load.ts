@@ -1,0 +1,139 @@
+/**
+ * Loads a policies folder into a PolicySet (SPEC §2, §4): all or nothing. A
+ * single problem in any file refuses the whole set, listing every problem
+ * with its file, line and column, so a reload never fails open or serves a
+ * partial set.
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import { buildPolicy, type CompiledPolicy } from './compile.ts';
+import { findPolicyFiles, type PolicyFileEntry } from './find-files.ts';
+import type { PolicyProblem } from './parse-file.ts';
+import { readPolicyFiles } from './read-files.ts';
+import type { FileOutcome } from './load-worker.ts';
+import { digestVersion, gitVersion } from './set-version.ts';
+
+export type { PolicyProblem } from './parse-file.ts';
+
+/** The policy set is invalid; `problems` lists everything wrong, file by file. */
+export class PolicyLoadError extends Error {
+  readonly problems: readonly PolicyProblem[];
+
+  constructor(problems: readonly PolicyProblem[]) {
+    const first = problems[0];
+    const where = first === undefined ? '' : `: ${formatProblem(first)}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`;
+    super(`the policy set is invalid${where}`);
+    this.name = 'PolicyLoadError';
+    this.problems = problems;
+  }
+}
+
+/** `file:line:column: message` */
+export function formatProblem(problem: PolicyProblem): string {
+  const position = problem.line === undefined ? '' : `:${problem.line}:${problem.column ?? 1}`;
+  return `${problem.file}${position}: ${problem.message}`;
+}
+
+/** A loaded, valid policy set. */
+export interface PolicySet {
+  /** Git commit of the folder (`-dirty` with uncommitted changes), else `sha256:` over the files. */
+  version: string;
+  policies: ReadonlyMap<string, CompiledPolicy>;
+  loadedAt: Date;
+}
+
+export interface LoadPoliciesOptions {
+  /** The service's issuers: a policy naming another is an error; the kind decides the GitHub rules. Absent: any name, kind github. */
+  issuers?: Readonly<Record<string, { kind: 'github' | 'gitlab' | 'generic' }>>;
+  /** The service's `limits.max_ttl`, seconds. */
+  maxTtl?: number;
+  /** Worker threads for reading and parsing; default: none for small folders, one per CPU for large ones. */
+  threads?: number;
+}
+
+/** Loads every policy below `dir`, or throws PolicyLoadError listing every problem. */
+export async function loadPolicies(dir: string, options: LoadPoliciesOptions = {}): Promise<PolicySet> {
+  const versionFromGit = gitVersion(dir);
+  const found = await findPolicyFiles(dir);
+  const problems: PolicyProblem[] = [...found.problems];
+  const policies = new Map<string, CompiledPolicy>();
+  const collect = (entry: PolicyFileEntry, outcome: FileOutcome): void => {
+    if (!outcome.ok) problems.push(...outcome.problems);
+    else policies.set(entry.name, buildPolicy(outcome.policy, { name: entry.name, file: entry.file, digest: outcome.digest }, outcome.issuerKind));
+  };
+  const readOptions = { issuers: options.issuers, maxTtl: options.maxTtl, threads: options.threads };
+  try {
+    await readPolicyFiles(found.entries, readOptions, collect);
+  } catch {
+    // Worker threads could not run (resource limits?): the same work inline is slower but as good.
+    policies.clear();
+    problems.splice(found.problems.length);
+    await readPolicyFiles(found.entries, { ...readOptions, threads: 0 }, collect);
+  }
+  const version = await versionFromGit;
+  if (problems.length > 0) throw new PolicyLoadError(sortProblems(problems));
+  const sorted = new Map([...policies].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return { version: version ?? digestVersion(sorted.values()), policies: sorted, loadedAt: new Date() };
+}
+
+function sortProblems(problems: PolicyProblem[]): PolicyProblem[] {
+  return problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0)));
+}
+
+/**
+ * Watches `dir` (recursively) and reloads after changes settle for
+ * `debounceMs`, calling `onResult` with the new set or the error. Reloads
+ * never overlap; a change during a reload schedules one more.
+ */
+export function watchPolicies(
+  dir: string,
+  options: LoadPoliciesOptions,
+  onResult: (result: PolicySet | PolicyLoadError) => void,
+  debounceMs = 200,
+): { close(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let again = false;
+  let closed = false;
+  const reload = async (): Promise<void> => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    let result: PolicySet | PolicyLoadError;
+    try {
+      result = await loadPolicies(dir, options);
+    } catch (error) {
+      result = error instanceof PolicyLoadError ? error : new PolicyLoadError([{ file: dir, message: `reload failed: ${(error as Error).message}` }]);
+    }
+    running = false;
+    if (closed) return;
+    onResult(result);
+    if (again) {
+      again = false;
+      schedule();
+    }
+  };
+  const schedule = (): void => {
+    if (closed) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => void reload(), debounceMs);
+  };
+  let watcher: FSWatcher;
+  try {
+    watcher = watch(dir, { recursive: true }, schedule);
+  } catch (error) {
+    queueMicrotask(() => onResult(new PolicyLoadError([{ file: dir, message: `cannot watch the folder: ${(error as Error).message}` }])));
+    return { close: () => void (closed = true) };
+  }
+  watcher.on('error', (error) => {
+    if (!closed) onResult(new PolicyLoadError([{ file: dir, message: `watching the folder failed: ${error.message}` }]));
+  });
+  return {
+    close: () => {
+      closed = true;
+      clearTimeout(timer);
+      watcher.close();
+    },
+  };
+}
