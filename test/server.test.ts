@@ -46,6 +46,21 @@ describe('service lifecycle', () => {
     }
   });
 
+  it('reloads on its own when a policy file changes (policies.watch)', async () => {
+    const svc = await startTestService({ config: { policies: { watch: true } } });
+    try {
+      await svc.writePolicy('webapp/added', BASIC_POLICY);
+      let status = 0;
+      for (let i = 0; i < 100 && status !== 200; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        status = (await svc.post('/token', exchangeParams(await svc.issuer.sign(), 'webapp/added'))).status;
+      }
+      assert.equal(status, 200, 'the new policy was picked up without a restart');
+    } finally {
+      await svc.close();
+    }
+  });
+
   it('removes a deleted policy on reload', async () => {
     const svc = await startTestService({ policies: { 'webapp/read': BASIC_POLICY, 'webapp/other': BASIC_POLICY } });
     try {

@@ -6,7 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtemp, rm, writeFile, cp } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile, cp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -39,7 +39,7 @@ describe('latchkey serve --dev (the README walkthrough)', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'latchkey-cli-'));
     await cp(join(ROOT, 'policies'), join(dir, 'policies'), { recursive: true });
-    await writeFile(join(dir, 'latchkey.yaml'), 'listen: { host: 127.0.0.1, port: 0 }\naudit: { stdout: true }\n');
+    await writeFile(join(dir, 'latchkey.yaml'), 'listen: { host: 127.0.0.1, port: 0 }\naudit: { stdout: true }\npolicies: { dir: ./policies, watch: false }\n');
     child = spawn(process.execPath, [BIN, 'serve', '--dev'], { cwd: dir, env: { ...process.env } });
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     url = await new Promise<string>((resolveUrl, reject) => {
@@ -94,6 +94,24 @@ describe('latchkey serve --dev (the README walkthrough)', () => {
     const body = (await response.json()) as Record<string, string>;
     assert.equal(body.reason, 'policy_denied');
     assert.match(String(body.error_description), /refs\/heads\/feature/);
+  });
+
+  it('reloads the policies on SIGHUP', async () => {
+    const hello = await readFile(join(dir, 'policies/examples/hello.yaml'), 'utf8');
+    await writeFile(join(dir, 'policies/examples/hup.yaml'), hello);
+    child.kill('SIGHUP');
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const minted = await latchkey(['dev', 'token'], dir);
+      const response = await fetch(`${url}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: minted.stdout.trim(), subject_token_type: 'urn:ietf:params:oauth:token-type:id_token', audience: 'examples/hup' }),
+      });
+      status = response.status;
+    }
+    assert.equal(status, 200);
   });
 
   it('drains in-flight exchanges on SIGTERM and exits 0; audit verify passes, and fails after an edit', async () => {

@@ -92,7 +92,9 @@ export async function startTestService(options: StartTestServiceOptions = {}): P
     audit: { stdout: true },
     log: { level: 'debug' },
     ...options.config,
+    policies: { dir: policiesDir, watch: false, ...(options.config?.policies as object | undefined) },
   });
+
   const logs: string[] = [];
   const audit: string[] = [];
   const start = () =>

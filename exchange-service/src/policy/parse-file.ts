@@ -137,8 +137,9 @@ function nodeOffset(doc: Document, path: Path, at: 'key' | 'value'): number {
       next = node.items[segment];
     }
     if (next === undefined || next === null) break;
-    const isLast = index === path.length - 1;
-    offset = (isLast && at === 'key' ? rangeStart(keyNode) : undefined) ?? rangeStart(next) ?? offset;
+    // A key, and a mapping or list value, are shown at the key (`subject:`); a scalar value at itself.
+    const atKey = index === path.length - 1 && (at === 'key' || isMap(next) || isSeq(next));
+    offset = (atKey ? rangeStart(keyNode) : undefined) ?? rangeStart(next) ?? offset;
     node = next;
   }
   return offset;

@@ -22,7 +22,7 @@ const Key = z.string().min(1, { error: 'a key cannot be empty' });
 
 const Duration = z
   .string({ error: 'expected a duration such as 30s, 10m or 1h' })
-  .regex(DURATION_SHAPE, { error: 'expected a duration such as 30s, 10m or 1h' })
+  .regex(DURATION_SHAPE, { error: 'expected a duration such as 30s, 10m or 1h', abort: true })
   .refine((text) => parseDuration(text) !== undefined, { error: 'expected a positive duration such as 30s, 10m or 1h' });
 
 const NUMBER_HINT = 'expected a string or a non-empty list of strings (quote numbers and booleans: "892341")';
