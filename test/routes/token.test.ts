@@ -227,3 +227,29 @@ function rawRequest(base: string, payload: string): Promise<string> {
     socket.write(payload);
   });
 }
+
+describe('POST /token across issuers (ATTACKS.md 16)', () => {
+  it('answers policy_unknown when a policy of one issuer is asked for with the other issuer\'s token', async () => {
+    const { startTestIssuer } = await import('../support/oidc-issuer.ts');
+    const github = await startTestIssuer({ audience: 'https://latchkey.test' });
+    const ghes = await startTestIssuer({ audience: 'https://latchkey.test' });
+    const ghesPolicy = BASIC_POLICY.replace('issuer: github', 'issuer: ghes');
+    const both = await startTestService({
+      policies: { 'webapp/read': BASIC_POLICY, 'webapp/ghes': ghesPolicy },
+      config: { issuers: { github: { url: github.url }, ghes: { url: ghes.url } } },
+      issuer: github,
+    });
+    try {
+      const cross1 = await both.post('/token', exchangeParams(await github.sign(), 'webapp/ghes'));
+      assert.equal(cross1.body.reason, 'policy_unknown');
+      const cross2 = await both.post('/token', exchangeParams(await ghes.sign(), 'webapp/read'));
+      assert.equal(cross2.body.reason, 'policy_unknown');
+      const own = await both.post('/token', exchangeParams(await ghes.sign(), 'webapp/ghes'));
+      assert.equal(own.status, 200, JSON.stringify(own.body));
+    } finally {
+      await both.close();
+      await github.close();
+      await ghes.close();
+    }
+  });
+});
