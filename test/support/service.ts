@@ -86,7 +86,6 @@ export async function startTestService(options: StartTestServiceOptions = {}): P
     public_url: audience,
     listen: { host: '127.0.0.1', port: 0 },
     issuers: { github: { url: issuer.url, jwks_timeout: '2s' } },
-    policies: { dir: policiesDir, watch: false },
     store: { url: `sqlite:${join(dir, 'data', 'latchkey.db')}` },
     signing: { keys_dir: join(dir, 'keys') },
     audit: { stdout: true },

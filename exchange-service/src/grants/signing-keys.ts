@@ -5,13 +5,15 @@
  */
 import { mkdir, readdir, readFile, rename, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, createPrivateKey, type KeyObject, type JsonWebKey as NodeJsonWebKey } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 
 export interface SigningKey {
   kid: string;
   alg: string;
   privateKey: CryptoKey;
+  /** The same private key for node:crypto's synchronous signing (the hot path). */
+  keyObject: KeyObject;
   /** The public half as published in the JWKS. */
   publicJwk: JWK;
 }
@@ -59,7 +61,8 @@ async function importKey(stored: JWK & { created_at?: string }): Promise<Signing
   const kid = stored.kid ?? (await calculateJwkThumbprint(stored));
   const alg = stored.alg ?? 'ES256';
   const privateKey = (await importJWK(stored, alg)) as CryptoKey;
-  return { kid, alg, privateKey, publicJwk: toPublicJwk(stored, kid, alg) };
+  const keyObject = createPrivateKey({ key: stored as NodeJsonWebKey, format: 'jwk' });
+  return { kid, alg, privateKey, keyObject, publicJwk: toPublicJwk(stored, kid, alg) };
 }
 
 /** Reads one key file, or undefined when it does not exist. */

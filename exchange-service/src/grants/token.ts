@@ -1,8 +1,9 @@
 /**
  * The `token` grant: an RFC 9068 JWT access token signed by the service (ES256).
+ * Signed with node:crypto directly: on the hot path it costs a third of a
+ * WebCrypto round trip, and the JWS compact form is simple enough to build.
  */
-import { createHash } from 'node:crypto';
-import { SignJWT } from 'jose';
+import { createHash, sign } from 'node:crypto';
 import type { SigningKey } from './signing-keys.ts';
 import type { Minter, MintRequest, MintedCredential } from './minter.ts';
 
@@ -19,6 +20,16 @@ export interface TokenMinterOptions {
   signingKey: () => SigningKey;
 }
 
+const encode = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+/** Signs a JWS compact serialisation with an ES256 key (RFC 7515 §7.1, RFC 7518 §3.4 signature form). */
+export function signCompactJwt(key: SigningKey, header: Record<string, unknown>, payload: Record<string, unknown>): string {
+  if (key.alg !== 'ES256') throw new Error(`unsupported signing algorithm ${key.alg}`);
+  const input = `${encode({ ...header, alg: key.alg, kid: key.kid })}.${encode(payload)}`;
+  const signature = sign('sha256', Buffer.from(input), { key: key.keyObject, dsaEncoding: 'ieee-p1363' });
+  return `${input}.${signature.toString('base64url')}`;
+}
+
 /** Creates the minter for `token` grants. */
 export function createTokenMinter(options: TokenMinterOptions): Minter {
   return {
@@ -27,23 +38,22 @@ export function createTokenMinter(options: TokenMinterOptions): Minter {
     async mint(request: MintRequest): Promise<MintedCredential> {
       const { policy, token, grantId, ttl, now } = request;
       if (policy.grant.kind !== 'token') throw new Error(`token minter given a ${policy.grant.kind} grant`);
-      const key = options.signingKey();
-      const claims: Record<string, unknown> = { client_id: policy.name };
+      const subject = typeof token.claims.sub === 'string' ? token.claims.sub : token.jti;
+      const claims: Record<string, unknown> = {
+        iss: options.issuer,
+        sub: subject,
+        aud: policy.grant.audience,
+        exp: now + ttl,
+        iat: now,
+        jti: grantId,
+        client_id: policy.name,
+      };
       if (request.scope !== null && request.scope.length > 0) claims.scope = request.scope.join(' ');
       for (const name of COPIED_CLAIMS) {
         const value = token.claims[name];
         if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') claims[name] = String(value);
       }
-      const subject = typeof token.claims.sub === 'string' ? token.claims.sub : token.jti;
-      const jwt = await new SignJWT(claims)
-        .setProtectedHeader({ alg: key.alg, typ: 'at+jwt', kid: key.kid })
-        .setIssuer(options.issuer)
-        .setAudience(policy.grant.audience)
-        .setSubject(subject)
-        .setJti(grantId)
-        .setIssuedAt(now)
-        .setExpirationTime(now + ttl)
-        .sign(key.privateKey);
+      const jwt = signCompactJwt(options.signingKey(), { typ: 'at+jwt' }, claims);
       return {
         response: { access_token: jwt, issued_token_type: JWT_TOKEN_TYPE, token_type: 'Bearer' },
         credentialSha256: createHash('sha256').update(jwt).digest('hex'),
