@@ -17,6 +17,7 @@ import type { Store } from './store/store.ts';
 import { createTokenVerifier } from './oidc/verify.ts';
 import { loadSigningKeys } from './grants/signing-keys.ts';
 import { createTokenMinter } from './grants/token.ts';
+import { createAwsMinter } from './grants/aws.ts';
 import type { Minter } from './grants/minter.ts';
 import { devIssuerUrl, loadDevIssuerKey } from './dev/issuer.ts';
 import { createPolicyHolder } from './policy-holder.ts';
@@ -61,7 +62,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     onJwksFetch: (issuer, outcome) => metrics.jwksFetches.inc({ issuer, outcome }),
     ...(devKey !== undefined ? { staticKeys: { dev: { keys: [devKey.publicJwk as JsonWebKey] } } } : {}),
   });
-  const minters = new Map<string, Minter>([['token', createTokenMinter({ issuer: config.public_url, signingKey: () => signing.active })]]);
+  const minters = new Map<string, Minter>([
+    ['token', createTokenMinter({ issuer: config.public_url, signingKey: () => signing.active })],
+    ['aws', createAwsMinter({ region: config.aws.region, endpoint: config.aws.endpoint, logger })],
+  ]);
   const auditStream = options.auditStream ?? process.stdout;
   const exchange = createExchange({
     verifier, store, minters, metrics, logger, now,
@@ -72,7 +76,13 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     clientIpLimiter: createRateLimiter({ limit: config.limits.per_client_ip_per_minute, now }),
     onAudit: config.audit.stdout ? (record) => auditStream.write(`${JSON.stringify(record)}\n`) : undefined,
   });
+  const onGrantAudit = config.audit.stdout ? (record: object) => auditStream.write(`${JSON.stringify(record)}\n`) : undefined;
   const app = createApp({
+    revocation: { store, verifier, logger, now, limits: config.limits, onAudit: onGrantAudit },
+    introspection: {
+      store, logger, now, limits: config.limits, onAudit: onGrantAudit,
+      bearer: config.introspection.bearer, publicUrl: config.public_url, signingKeys: () => signing,
+    },
     exchange, logger, metrics,
     limits: config.limits,
     publicUrl: config.public_url,

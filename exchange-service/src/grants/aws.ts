@@ -201,7 +201,8 @@ function classify(error: unknown): Classified {
   const fields = (typeof error === 'object' && error !== null ? error : {}) as { name?: unknown; Code?: unknown; code?: unknown; message?: unknown; $metadata?: { httpStatusCode?: number } };
   const status = fields.$metadata?.httpStatusCode;
   const raw = [fields.Code, fields.code, fields.name].find((value) => typeof value === 'string' && value !== '') as string | undefined;
-  const code = (raw ?? 'NetworkError').replace(/Exception$/, '');
+  // The code reaches the client's description, so it is kept to what an STS code looks like.
+  const code = (raw ?? 'NetworkError').replace(/Exception$/, '').replace(/[^\w.-]/g, '').slice(0, 64) || 'Unknown';
   const message = (typeof fields.message === 'string' ? fields.message : String(error)).slice(0, 500);
   if (status === undefined) return { transient: true, code, message };
   return { transient: TRANSIENT_CODES.has(code) || status === 429 || status >= 500, code: status >= 200 && status < 300 ? 'InvalidResponse' : code, message };
