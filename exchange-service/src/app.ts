@@ -11,6 +11,8 @@ import { tokenRoutes, type TokenRouteDeps } from './routes/token.ts';
 import { wellKnownRoutes, type WellKnownDeps } from './routes/well-known.ts';
 import { healthRoutes, type HealthDeps } from './routes/health.ts';
 import { devIssuerRoutes, type DevIssuerDeps } from './routes/dev-issuer.ts';
+import { revokeRoutes, type RevokeRouteDeps } from './routes/revoke.ts';
+import { introspectRoutes, type IntrospectRouteDeps } from './routes/introspect.ts';
 
 export interface AppVariables {
   requestId: string;
@@ -22,6 +24,10 @@ export interface AppDeps extends TokenRouteDeps, WellKnownDeps, HealthDeps {
   logger: Logger;
   /** Present only under `serve --dev`: the dev issuer's discovery and JWKS. */
   devIssuer?: DevIssuerDeps | undefined;
+  /** `POST /revoke` (RFC 7009). */
+  revocation: RevokeRouteDeps;
+  /** `POST /introspect` (RFC 7662); answers 404 while `introspection.bearer` is unset. */
+  introspection: IntrospectRouteDeps;
 }
 
 /** Builds the Hono app from its dependencies. */
@@ -38,6 +44,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', tokenRoutes(deps));
   app.route('/', wellKnownRoutes(deps));
   app.route('/', healthRoutes(deps));
+  app.route('/', revokeRoutes(deps.revocation));
+  app.route('/', introspectRoutes(deps.introspection));
   if (deps.devIssuer !== undefined) app.route('/dev/oidc', devIssuerRoutes(deps.devIssuer));
   app.notFound((c) => c.json({ error: 'not_found', error_description: `no route for ${c.req.method} ${c.req.path}`, request_id: c.get('requestId') }, 404));
   app.onError((error, c) => {
