@@ -4,7 +4,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkPolicy, type IssuerKind } from '../../exchange-service/src/policy/compile.ts';
+import { checkPolicy, compilePolicy, type IssuerKind } from '../../exchange-service/src/policy/compile.ts';
+import { PolicyFile as PolicyFileSchema } from '../../exchange-service/src/policy/schema.ts';
 import { parsePolicyText } from '../../exchange-service/src/policy/parse-file.ts';
 import type { PolicyFile } from '../../exchange-service/src/policy/schema.ts';
 import { compileText, policyWithSubject } from './fixtures.ts';
@@ -60,6 +61,19 @@ describe('compile-time rules', () => {
       });
     });
   }
+
+  it('compilePolicy returns the problems or the policy', () => {
+    const file = PolicyFileSchema.parse({ version: 1, description: 'd', subject: { ref: 'refs/heads/main' }, ttl: { default: '1h', max: '30m' }, grant: { token: { audience: 'a' } } });
+    const source = { name: 'p', file: 'p.yaml', digest: 'ab' };
+    const refused = compilePolicy(file, source, { issuerKind: 'github' });
+    assert.ok(!refused.ok);
+    assert.deepEqual(refused.problems.map((p) => p.path.join('.')), ['subject', 'ttl.default']);
+    const compiled = compilePolicy(file, source, { issuerKind: 'gitlab' });
+    assert.ok(!compiled.ok, 'ttl.default above ttl.max whatever the issuer');
+    const fixed = compilePolicy({ ...file, ttl: { default: '10m', max: '30m' } }, source, { issuerKind: 'gitlab' });
+    assert.ok(fixed.ok);
+    assert.deepEqual([fixed.policy.name, fixed.policy.digest, fixed.policy.ttl.default], ['p', 'ab', 600]);
+  });
 
   it('checkPolicy refuses durations it cannot read, even past the schema', () => {
     const file = { version: 1, description: 'd', issuer: 'github', subject: { repository_id: '1' }, ttl: { default: 'soon', max: '0s' }, justification: 'optional', grant: { token: { audience: 'a', scope: [] } } } satisfies PolicyFile;

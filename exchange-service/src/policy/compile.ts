@@ -1,11 +1,12 @@
 /**
  * Compiles a validated policy file into what the exchange evaluates (SPEC §2),
  * rejecting ambiguity up front: an unconstrained GitHub repository, a `*` in
- * the owner, TTLs outside the limits. Matchers are built once per load, so
- * an exchange only runs them.
+ * the owner, TTLs outside the limits. Conditions and their matchers are
+ * built on first use and kept, so an exchange only runs them.
  */
 import { formatDuration, parseDuration } from '../duration.ts';
-import { compileGlob, foldAscii, isGlob, type GlobMatcher } from './glob.ts';
+import { isGlob } from './glob.ts';
+import { compileCondition } from './condition.ts';
 import type { PolicyFile } from './schema.ts';
 
 /** A policy ready to evaluate. */
@@ -26,12 +27,14 @@ export interface CompiledPolicy {
   allowsPullRequestTarget: boolean;
 }
 
+/** A JWT access token for `audience` (RFC 9068), with `scope`. */
 export interface TokenGrant {
   kind: 'token';
   audience: string;
   scope: readonly string[];
 }
 
+/** STS AssumeRole into `roleArn`, narrowed by the session policies, with extra session tags. */
 export interface AwsGrant {
   kind: 'aws';
   roleArn: string;
@@ -41,6 +44,7 @@ export interface AwsGrant {
   tags: Readonly<Record<string, string>>;
 }
 
+/** A GitHub App installation token limited to `repositories` and `permissions`. */
 export interface GithubGrant {
   kind: 'github';
   repositories: readonly string[];
@@ -58,6 +62,7 @@ export interface CompiledCondition {
 /** How an issuer's claims are shaped; `github` turns on the repository rules and case folding. */
 export type IssuerKind = 'github' | 'gitlab' | 'generic';
 
+/** What the service decides about a policy: its issuer's kind and the TTL cap. */
 export interface CompileOptions {
   issuerKind: IssuerKind;
   /** The service's `limits.max_ttl`, seconds; unchecked when absent. */
@@ -77,19 +82,17 @@ export interface CompileProblem {
   message: string;
 }
 
+/** A compiled policy, or every rule it breaks. */
 export type CompileResult = { ok: true; policy: CompiledPolicy } | { ok: false; problems: readonly CompileProblem[] };
 
-/** STS AssumeRole's DurationSeconds range. */
+/** STS AssumeRole's shortest DurationSeconds. */
 export const AWS_MIN_TTL = 900;
+/** STS AssumeRole's longest DurationSeconds (a role's own maximum may be lower). */
 export const AWS_MAX_TTL = 12 * 3600;
 
 /** Claims a GitHub policy must constrain at least one of (SPEC §2). */
 const REPOSITORY_CLAIMS = ['repository', 'repository_id', 'repository_owner', 'repository_owner_id'] as const;
 const ID_CLAIMS = new Set(['repository_id', 'repository_owner_id']);
-/** GitHub compares these names case-insensitively (ASCII only). */
-const FOLDED_CLAIMS = new Set(['repository', 'repository_owner', 'environment']);
-/** Claims of the form `owner/repo/path@ref`: the `owner/repo/` prefix is folded, the rest is exact. */
-const WORKFLOW_REF_CLAIMS = new Set(['workflow_ref', 'job_workflow_ref']);
 
 const PULL_REQUEST_TARGET = 'pull_request_target';
 
@@ -156,23 +159,48 @@ export function compilePolicy(file: PolicyFile, source: PolicySource, options: C
   return { ok: true, policy: buildPolicy(file, source, options.issuerKind) };
 }
 
-/** Builds the compiled form of a policy that {@link checkPolicy} found no problem with. */
+/**
+ * Builds the compiled form of a policy that {@link checkPolicy} found no
+ * problem with. Its `conditions` are built on first access: loading 100,000
+ * policies should not build a million conditions that no exchange may read.
+ */
 export function buildPolicy(file: PolicyFile, source: PolicySource, issuerKind: IssuerKind): CompiledPolicy {
-  const conditions = Object.entries(file.subject).map(([claim, value]) => compileCondition(claim, typeof value === 'string' ? [value] : value, issuerKind));
-  const eventNames = file.subject.event_name;
-  const listed = eventNames === undefined ? [] : typeof eventNames === 'string' ? [eventNames] : eventNames;
-  return {
-    name: source.name,
-    file: source.file,
-    digest: source.digest,
-    issuer: file.issuer,
-    description: file.description,
-    conditions,
-    ttl: { default: parseDuration(file.ttl.default) ?? 0, max: parseDuration(file.ttl.max) ?? 0 },
-    justification: file.justification,
-    grant: buildGrant(file.grant),
-    allowsPullRequestTarget: listed.includes(PULL_REQUEST_TARGET),
-  };
+  return new BuiltPolicy(file, source, issuerKind);
+}
+
+class BuiltPolicy implements CompiledPolicy {
+  readonly name: string;
+  readonly file: string;
+  readonly digest: string;
+  readonly issuer: string;
+  readonly description: string;
+  readonly ttl: { default: number; max: number };
+  readonly justification: 'optional' | 'required';
+  readonly grant: TokenGrant | AwsGrant | GithubGrant;
+  readonly allowsPullRequestTarget: boolean;
+  readonly #subject: PolicyFile['subject'];
+  readonly #issuerKind: IssuerKind;
+  #conditions: readonly CompiledCondition[] | undefined;
+
+  constructor(file: PolicyFile, source: PolicySource, issuerKind: IssuerKind) {
+    this.name = source.name;
+    this.file = source.file;
+    this.digest = source.digest;
+    this.issuer = file.issuer;
+    this.description = file.description;
+    this.ttl = { default: parseDuration(file.ttl.default) ?? 0, max: parseDuration(file.ttl.max) ?? 0 };
+    this.justification = file.justification;
+    this.grant = buildGrant(file.grant);
+    const eventNames = file.subject.event_name;
+    this.allowsPullRequestTarget = eventNames === PULL_REQUEST_TARGET || (Array.isArray(eventNames) && eventNames.includes(PULL_REQUEST_TARGET));
+    this.#subject = file.subject;
+    this.#issuerKind = issuerKind;
+  }
+
+  get conditions(): readonly CompiledCondition[] {
+    this.#conditions ??= Object.entries(this.#subject).map(([claim, value]) => compileCondition(claim, typeof value === 'string' ? [value] : value, this.#issuerKind));
+    return this.#conditions;
+  }
 }
 
 function buildGrant(grant: PolicyFile['grant']): CompiledPolicy['grant'] {
@@ -190,58 +218,4 @@ function buildGrant(grant: PolicyFile['grant']): CompiledPolicy['grant'] {
   }
   if (grant.github !== undefined) return { kind: 'github', repositories: grant.github.repositories, permissions: grant.github.permissions };
   throw new Error('a policy grant has no kind (the schema should have refused it)');
-}
-
-/**
- * Builds one condition. For GitHub-kind issuers, `repository`,
- * `repository_owner` and `environment` compare with ASCII case folding, and
- * for `workflow_ref`/`job_workflow_ref` only the `owner/repo/` prefix does:
- * the claim's text up to its second `/` is folded, and so is the pattern's
- * (but never past a `**`, which could reach into the path); the path and
- * ref compare exactly. Every other claim compares exactly.
- */
-export function compileCondition(claim: string, patterns: readonly string[], issuerKind: IssuerKind): CompiledCondition {
-  // Built on first use: a load of 100,000 policies should not compile matchers an exchange may never run.
-  let compiled: ((value: string) => boolean) | undefined;
-  return {
-    claim,
-    patterns,
-    match: (value) => (compiled ??= createConditionMatcher(claim, patterns, issuerKind === 'github'))(value),
-  };
-}
-
-function createConditionMatcher(claim: string, patterns: readonly string[], github: boolean): (value: string) => boolean {
-  if (github && WORKFLOW_REF_CLAIMS.has(claim)) {
-    const matchers = patterns.map((pattern) => compileGlob(foldPatternOwnerRepoPrefix(pattern), { caseInsensitive: false }));
-    return (value) => {
-      const folded = foldOwnerRepoPrefix(value);
-      return matchers.some((matches) => matches(folded));
-    };
-  }
-  const caseInsensitive = github && FOLDED_CLAIMS.has(claim);
-  const matchers: GlobMatcher[] = patterns.map((pattern) => compileGlob(pattern, { caseInsensitive }));
-  return (value) => matchers.some((matches) => matches(value));
-}
-
-/** ASCII-folds a claim up to and including its second `/` (`Acme/WebApp/.github/...` → `acme/webapp/.github/...`). */
-export function foldOwnerRepoPrefix(text: string): string {
-  const end = ownerRepoPrefixEnd(text);
-  return foldAscii(text.slice(0, end)) + text.slice(end);
-}
-
-/**
- * Folds a pattern's `owner/repo/` prefix. A single `*` cannot cross `/`, so
- * the pattern's first two `/` meet the claim's; past a `**` that no longer
- * holds, so folding stops there.
- */
-function foldPatternOwnerRepoPrefix(pattern: string): string {
-  const globstar = pattern.indexOf('**');
-  const end = Math.min(ownerRepoPrefixEnd(pattern), globstar === -1 ? pattern.length : globstar);
-  return foldAscii(pattern.slice(0, end)) + pattern.slice(end);
-}
-
-function ownerRepoPrefixEnd(text: string): number {
-  const first = text.indexOf('/');
-  const second = first === -1 ? -1 : text.indexOf('/', first + 1);
-  return second === -1 ? text.length : second + 1;
 }

@@ -15,6 +15,7 @@ export interface ConditionResult {
   why: string;
 }
 
+/** The policy's verdict: granted only if every condition holds. */
 export interface Evaluation {
   granted: boolean;
   conditions: readonly ConditionResult[];

@@ -6,7 +6,7 @@
  * folder once.
  */
 import { readdir, realpath, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import type { PolicyProblem } from './parse-file.ts';
 
 /** Policy names (SPEC §2). */
@@ -23,6 +23,7 @@ export interface PolicyFileEntry {
   file: string;
 }
 
+/** The policy files below a folder, and what is wrong with their names. */
 export interface FoundPolicyFiles {
   entries: PolicyFileEntry[];
   /** Invalid names, name collisions and unreadable folders. */
@@ -34,23 +35,37 @@ export async function findPolicyFiles(dir: string): Promise<FoundPolicyFiles> {
   const problems: PolicyProblem[] = [];
   const relatives = await walk(dir, problems);
   relatives.sort();
+  // `<dir>/` once: path.join per file costs more than the rest of the naming together.
+  const base = join(dir, '.');
+  const prefix = base === '.' ? '' : base.endsWith(sep) ? base : base + sep;
   const entries: PolicyFileEntry[] = [];
   const byFoldedName = new Map<string, string[]>();
   for (const relative of relatives) {
-    const file = join(dir, relative);
-    const name = relative.replace(YAML_EXTENSION, '');
-    const extension = relative.slice(name.length);
+    const file = prefix + (sep === '/' ? relative : relative.replaceAll('/', sep));
+    const dot = relative.lastIndexOf('.');
+    const name = relative.slice(0, dot);
+    const extension = relative.slice(dot);
+    let valid = true;
     if (extension !== '.yaml' && extension !== '.yml') {
+      valid = false;
       problems.push({ file, line: 1, column: 1, message: `the extension must be .yaml or .yml in lower case, not "${extension}"` });
     } else if (!POLICY_NAME.test(name)) {
+      valid = false;
       problems.push({ file, line: 1, column: 1, message: `"${name}" is not a valid policy name: use lower-case letters, digits, ".", "_" and "-", each path segment starting with a letter or digit` });
     }
-    const folded = name.toLowerCase();
+    // Valid names are lower case already; only the others need folding to find case collisions.
+    const folded = valid ? name : name.toLowerCase();
     const group = byFoldedName.get(folded);
     if (group === undefined) byFoldedName.set(folded, [file]);
     else group.push(file);
     entries.push({ name, file });
   }
+  problems.push(...collisions(byFoldedName));
+  return { entries, problems };
+}
+
+function collisions(byFoldedName: ReadonlyMap<string, string[]>): PolicyProblem[] {
+  const problems: PolicyProblem[] = [];
   for (const [folded, files] of byFoldedName) {
     if (files.length < 2) continue;
     for (const file of files) {
@@ -58,7 +73,7 @@ export async function findPolicyFiles(dir: string): Promise<FoundPolicyFiles> {
       problems.push({ file, line: 1, column: 1, message: `two files define the policy "${folded}" (ignoring case and extension): this one and ${others}` });
     }
   }
-  return { entries, problems };
+  return problems;
 }
 
 /** Relative paths (`/`-separated) of every YAML file below `dir`, reading up to 8 folders at a time. */

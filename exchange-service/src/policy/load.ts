@@ -4,14 +4,15 @@
  * with its file, line and column, so a reload never fails open or serves a
  * partial set.
  */
-import { watch, type FSWatcher } from 'node:fs';
+import { statSync, watch, type FSWatcher } from 'node:fs';
 import { buildPolicy, type CompiledPolicy } from './compile.ts';
 import { findPolicyFiles, type PolicyFileEntry } from './find-files.ts';
 import type { PolicyProblem } from './parse-file.ts';
-import { readPolicyFiles } from './read-files.ts';
+import { PolicyWorkerError, readPolicyFiles } from './read-files.ts';
 import type { FileOutcome } from './load-worker.ts';
 import { digestVersion, gitVersion } from './set-version.ts';
 
+/** Something wrong with a policy file: file, line and column (1-based) where known, and a message. */
 export type { PolicyProblem } from './parse-file.ts';
 
 /** The policy set is invalid; `problems` lists everything wrong, file by file. */
@@ -41,12 +42,13 @@ export interface PolicySet {
   loadedAt: Date;
 }
 
+/** What the service knows that decides whether a policy is valid for it. */
 export interface LoadPoliciesOptions {
   /** The service's issuers: a policy naming another is an error; the kind decides the GitHub rules. Absent: any name, kind github. */
   issuers?: Readonly<Record<string, { kind: 'github' | 'gitlab' | 'generic' }>>;
   /** The service's `limits.max_ttl`, seconds. */
   maxTtl?: number;
-  /** Worker threads for reading and parsing; default: none for small folders, one per CPU for large ones. */
+  /** Worker threads for reading and parsing besides the main thread; default: none, except for 20,000+ files on 4+ CPUs. */
   threads?: number;
 }
 
@@ -63,8 +65,9 @@ export async function loadPolicies(dir: string, options: LoadPoliciesOptions = {
   const readOptions = { issuers: options.issuers, maxTtl: options.maxTtl, threads: options.threads };
   try {
     await readPolicyFiles(found.entries, readOptions, collect);
-  } catch {
+  } catch (error) {
     // Worker threads could not run (resource limits?): the same work inline is slower but as good.
+    if (!(error instanceof PolicyWorkerError)) throw error;
     policies.clear();
     problems.splice(found.problems.length);
     await readPolicyFiles(found.entries, { ...readOptions, threads: 0 }, collect);
@@ -90,25 +93,45 @@ export function watchPolicies(
   onResult: (result: PolicySet | PolicyLoadError) => void,
   debounceMs = 200,
 ): { close(): void } {
+  const reloader = createReloader(() => loadPolicies(dir, options), onResult, debounceMs, dir);
+  let watcher: FSWatcher;
+  try {
+    // fs.watch's recursive mode on Linux ignores a missing folder without a word.
+    if (!statSync(dir).isDirectory()) throw new Error(`${dir} is not a folder`);
+    watcher = watch(dir, { recursive: true }, reloader.schedule);
+  } catch (error) {
+    queueMicrotask(() => onResult(new PolicyLoadError([{ file: dir, message: `cannot watch the folder: ${(error as Error).message}` }])));
+    return { close: reloader.close };
+  }
+  watcher.on('error', (error) => reloader.report(new PolicyLoadError([{ file: dir, message: `watching the folder failed: ${error.message}` }])));
+  return {
+    close: () => {
+      reloader.close();
+      watcher.close();
+    },
+  };
+}
+
+/** Debounced, never-overlapping reloads; nothing is reported once closed. */
+function createReloader(load: () => Promise<PolicySet>, onResult: (result: PolicySet | PolicyLoadError) => void, debounceMs: number, dir: string) {
   let timer: NodeJS.Timeout | undefined;
   let running = false;
   let again = false;
   let closed = false;
+  const report = (result: PolicySet | PolicyLoadError): void => {
+    if (!closed) onResult(result);
+  };
   const reload = async (): Promise<void> => {
     if (running) {
       again = true;
       return;
     }
     running = true;
-    let result: PolicySet | PolicyLoadError;
-    try {
-      result = await loadPolicies(dir, options);
-    } catch (error) {
-      result = error instanceof PolicyLoadError ? error : new PolicyLoadError([{ file: dir, message: `reload failed: ${(error as Error).message}` }]);
-    }
+    const result = await load().catch((error: unknown) =>
+      error instanceof PolicyLoadError ? error : new PolicyLoadError([{ file: dir, message: `reload failed: ${(error as Error).message}` }]),
+    );
     running = false;
-    if (closed) return;
-    onResult(result);
+    report(result);
     if (again) {
       again = false;
       schedule();
@@ -119,21 +142,9 @@ export function watchPolicies(
     clearTimeout(timer);
     timer = setTimeout(() => void reload(), debounceMs);
   };
-  let watcher: FSWatcher;
-  try {
-    watcher = watch(dir, { recursive: true }, schedule);
-  } catch (error) {
-    queueMicrotask(() => onResult(new PolicyLoadError([{ file: dir, message: `cannot watch the folder: ${(error as Error).message}` }])));
-    return { close: () => void (closed = true) };
-  }
-  watcher.on('error', (error) => {
-    if (!closed) onResult(new PolicyLoadError([{ file: dir, message: `watching the folder failed: ${error.message}` }]));
-  });
-  return {
-    close: () => {
-      closed = true;
-      clearTimeout(timer);
-      watcher.close();
-    },
+  const close = (): void => {
+    closed = true;
+    clearTimeout(timer);
   };
+  return { schedule, report, close };
 }

@@ -7,7 +7,7 @@
  * and any file with a problem, is parsed with the full `yaml` parser so that
  * each problem points at the node (or, for an unknown key, the key) at fault.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { PolicyFile } from './schema.ts';
@@ -22,6 +22,7 @@ export interface PolicyProblem {
   message: string;
 }
 
+/** The service settings a policy is checked against. */
 export interface ParseFileOptions {
   /** The service's issuers by name; when absent, every issuer name is accepted and treated as kind github. */
   issuers?: Readonly<Record<string, { kind: IssuerKind }>> | undefined;
@@ -29,6 +30,7 @@ export interface ParseFileOptions {
   maxTtl?: number | undefined;
 }
 
+/** A checked policy file (with its digest), or its problems. */
 export type ParsedFile =
   | { ok: true; policy: PolicyFile; issuerKind: IssuerKind; digest: string }
   | { ok: false; problems: PolicyProblem[]; digest: string };
@@ -39,7 +41,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Parses, validates and checks one file; `file` is the path problems are reported under. */
 export function parsePolicyBytes(bytes: Uint8Array, file: string, options: ParseFileOptions): ParsedFile {
-  const digest = createHash('sha256').update(bytes).digest('hex');
+  const digest = hash('sha256', bytes, 'hex');
   let text: string;
   try {
     text = utf8.decode(bytes);
@@ -50,10 +52,21 @@ export function parsePolicyBytes(bytes: Uint8Array, file: string, options: Parse
   return result.ok ? { ...result, digest } : { ok: false, digest, problems: result.problems };
 }
 
-type TextResult = { ok: true; policy: PolicyFile; issuerKind: IssuerKind } | { ok: false; problems: PolicyProblem[] };
+/** A checked policy file's content, or its problems. */
+export type ParsedText = { ok: true; policy: PolicyFile; issuerKind: IssuerKind } | { ok: false; problems: PolicyProblem[] };
 
 /** Parses, validates and checks one file's text. */
-export function parsePolicyText(text: string, file: string, options: ParseFileOptions): TextResult {
+export function parsePolicyText(text: string, file: string, options: ParseFileOptions): ParsedText {
+  try {
+    return parseChecked(text, file, options);
+  } catch (error) {
+    // Pathological files (nesting deep enough to exhaust the stack) are problems too, never a crash.
+    if (!(error instanceof RangeError)) throw error;
+    return { ok: false, problems: [{ file, line: 1, column: 1, message: `the file cannot be read: ${error.message}` }] };
+  }
+}
+
+function parseChecked(text: string, file: string, options: ParseFileOptions): ParsedText {
   let data = parseYamlSubset(text);
   let full: FullParse | undefined;
   if (data === OUTSIDE_SUBSET) {

@@ -47,7 +47,8 @@ const TokenGrant = z.strictObject({
 const AwsGrant = z.strictObject({
   role_arn: z.string().regex(ROLE_ARN, { error: 'expected an IAM role ARN (arn:aws:iam::123456789012:role/NAME)' }),
   region: z.string().regex(AWS_REGION, { error: 'expected an AWS region such as eu-west-1' }).optional(),
-  session_policy: z.record(Key, z.unknown(), { error: 'expected an IAM policy document (a mapping)' }).optional(),
+  // JSON values only: STS receives the document as JSON text.
+  session_policy: z.record(Key, z.json(), { error: 'expected an IAM policy document (a mapping)' }).optional(),
   managed_session_policies: z.array(z.string().regex(POLICY_ARN, { error: 'expected an IAM policy ARN' })).default([]),
   tags: z.record(Key.pipe(z.string().max(128)), z.string().max(256)).default({}),
 });

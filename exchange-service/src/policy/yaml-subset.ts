@@ -15,37 +15,24 @@
  * reports errors with their positions. Within the subset the result equals
  * the `yaml` package's `toJS()` (tested differentially).
  */
+import { GIVE_UP, SPECIAL_KEYS, giveUp, keyLength, readScalarOrFlow } from './yaml-subset-inline.ts';
 
 /** Returned when the text is outside the subset: parse it with the full YAML parser. */
 export const OUTSIDE_SUBSET: unique symbol = Symbol('outside the YAML subset');
+
+/** Nesting deeper than this is left to the full parser. */
+const MAX_DEPTH = 32;
 
 interface Line {
   indent: number;
   text: string;
 }
 
-/** Thrown internally to give up; a constant, so giving up costs no stack trace. */
-const GIVE_UP = Object.freeze({ outsideSubset: true });
-const MAX_DEPTH = 32;
-
 const NOT_PRINTABLE_ASCII = /[^\n\x20-\x7e]/;
-const BLOCK_KEY = /^([A-Za-z_$][A-Za-z0-9_$./-]*):(?: +|$)/;
-const FLOW_KEY = /[A-Za-z_$][A-Za-z0-9_$./-]*/y;
-/** Keys the core schema would not read as plain strings, and `__proto__`, which the full parser special-cases. */
-const SPECIAL_KEYS = new Set(['null', 'Null', 'NULL', 'true', 'True', 'TRUE', 'false', 'False', 'FALSE', '__proto__']);
-/** Characters that cannot start a plain scalar here (YAML indicators, plus `-`, `?`, `:` kept simple). */
-const PLAIN_FIRST_FORBIDDEN = new Set('-?:,[]{}#&*!|>\'"%@`'.split(''));
-const FLOW_INDICATORS = new Set([',', '[', ']', '{', '}']);
-
-// YAML 1.2 core schema resolution of plain scalars.
-const CORE_NULL = /^(?:~|[Nn]ull|NULL)$/;
-const CORE_BOOL = /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/;
-const CORE_INT = /^[-+]?[0-9]+$/;
-const CORE_OTHER_NUMBER = /^(?:0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/;
-
-function giveUp(): never {
-  throw GIVE_UP;
-}
+const SPACE = 0x20;
+const HASH = 0x23;
+const PERCENT = 0x25;
+const COLON = 0x3a;
 
 /** Parses `text` if it lies in the subset, else returns {@link OUTSIDE_SUBSET}. */
 export function parseYamlSubset(text: string): unknown {
@@ -65,12 +52,19 @@ export function parseYamlSubset(text: string): unknown {
 /** The lines that hold content (no blank or comment-only lines); undefined on document markers or directives. */
 function contentLines(text: string): Line[] | undefined {
   const lines: Line[] = [];
-  for (const raw of text.split('\n')) {
-    let indent = 0;
-    while (raw.charCodeAt(indent) === 0x20) indent += 1;
-    if (indent === raw.length || raw.charCodeAt(indent) === 0x23 /* # */) continue;
-    if (indent === 0 && (raw.startsWith('---') || raw.startsWith('...') || raw.startsWith('%'))) return undefined;
-    lines.push({ indent, text: raw.slice(indent).trimEnd() });
+  for (let start = 0; start < text.length; ) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    let indent = start;
+    while (text.charCodeAt(indent) === SPACE) indent += 1;
+    const first = text.charCodeAt(indent);
+    if (indent < end && first !== HASH) {
+      if (indent === start && (first === PERCENT || text.startsWith('---', start) || text.startsWith('...', start))) return undefined;
+      let last = end;
+      while (text.charCodeAt(last - 1) === SPACE) last -= 1;
+      lines.push({ indent: indent - start, text: text.slice(indent, last) });
+    }
+    start = end + 1;
   }
   return lines;
 }
@@ -82,6 +76,13 @@ interface Reader {
 }
 
 const isSequenceLine = (text: string): boolean => text === '-' || text.startsWith('- ');
+
+/** `key:` followed by a space or the end of the line: the key's length, else 0. */
+function blockKeyLength(text: string): number {
+  const length = keyLength(text, 0);
+  if (length === 0 || text.charCodeAt(length) !== COLON) return 0;
+  return length + 1 === text.length || text.charCodeAt(length + 1) === SPACE ? length : 0;
+}
 
 function readBlockNode(reader: Reader, indent: number): unknown {
   if (++reader.depth > MAX_DEPTH) giveUp();
@@ -97,11 +98,13 @@ function readBlockMap(reader: Reader, indent: number): Record<string, unknown> {
     const line = reader.lines[reader.pos]!;
     if (line.indent < indent) break;
     if (line.indent > indent || isSequenceLine(line.text)) giveUp();
-    const match = BLOCK_KEY.exec(line.text);
-    if (match === null) giveUp();
-    const key = match[1]!;
+    const length = blockKeyLength(line.text);
+    if (length === 0) giveUp();
+    const key = line.text.slice(0, length);
     if (SPECIAL_KEYS.has(key) || Object.hasOwn(map, key)) giveUp();
-    const rest = line.text.slice(match[0].length);
+    let valueStart = length + 1;
+    while (line.text.charCodeAt(valueStart) === SPACE) valueStart += 1;
+    const rest = line.text.slice(valueStart);
     reader.pos += 1;
     map[key] = rest === '' || rest.startsWith('#') ? readNestedValue(reader, indent) : readInlineValue(reader, rest, indent);
   }
@@ -136,7 +139,7 @@ function readBlockSequence(reader: Reader, indent: number): unknown[] {
     while (after.charCodeAt(spaces) === 0x20) spaces += 1;
     const itemText = after.slice(spaces);
     if (itemText.startsWith('#') || isSequenceLine(itemText)) giveUp();
-    if (BLOCK_KEY.test(itemText)) {
+    if (blockKeyLength(itemText) > 0) {
       // `- key: value`: a mapping whose keys sit at the column after the dash.
       const column = indent + 2 + spaces;
       reader.lines[reader.pos] = { indent: column, text: itemText };
@@ -147,123 +150,4 @@ function readBlockSequence(reader: Reader, indent: number): unknown[] {
     }
   }
   return items;
-}
-
-/** A scalar or flow collection filling the rest of a line, with an optional trailing comment. */
-function readScalarOrFlow(text: string): unknown {
-  const first = text[0];
-  if (first === '"' || first === "'" || first === '[' || first === '{') {
-    const cursor = { text, i: 0, depth: 0 };
-    const value = first === '[' || first === '{' ? readFlow(cursor) : readQuoted(cursor);
-    const rest = text.slice(cursor.i);
-    if (rest !== '' && !/^ +#/.test(rest)) giveUp();
-    return value;
-  }
-  const comment = text.indexOf(' #');
-  const plain = comment === -1 ? text : text.slice(0, comment).trimEnd();
-  if (plain.includes(': ') || plain.endsWith(':')) giveUp();
-  return resolvePlain(plain);
-}
-
-function resolvePlain(plain: string): unknown {
-  if (plain === '' || PLAIN_FIRST_FORBIDDEN.has(plain[0]!)) giveUp();
-  if (CORE_NULL.test(plain)) return null;
-  if (CORE_BOOL.test(plain)) return plain[0] === 't' || plain[0] === 'T';
-  if (CORE_INT.test(plain)) return parseInt(plain, 10);
-  if (CORE_OTHER_NUMBER.test(plain)) giveUp();
-  return plain;
-}
-
-interface Cursor {
-  text: string;
-  i: number;
-  depth: number;
-}
-
-function readQuoted(cursor: Cursor): string {
-  const { text } = cursor;
-  const quote = text[cursor.i];
-  let value = '';
-  let i = cursor.i + 1;
-  for (;;) {
-    const end = text.indexOf(quote!, i);
-    if (end === -1) giveUp();
-    const chunk = text.slice(i, end);
-    if (quote === '"' && chunk.includes('\\')) giveUp();
-    value += chunk;
-    if (quote === "'" && text[end + 1] === "'") {
-      value += "'";
-      i = end + 2;
-      continue;
-    }
-    cursor.i = end + 1;
-    return value;
-  }
-}
-
-const skipSpaces = (cursor: Cursor): void => {
-  while (cursor.text.charCodeAt(cursor.i) === 0x20) cursor.i += 1;
-};
-
-/** `[a, b]` or `{k: v}` on one line; no trailing commas, empty entries or comments inside. */
-function readFlow(cursor: Cursor): unknown {
-  if (++cursor.depth > MAX_DEPTH) giveUp();
-  const isMap = cursor.text[cursor.i] === '{';
-  const close = isMap ? '}' : ']';
-  const seq: unknown[] = [];
-  const map: Record<string, unknown> = {};
-  cursor.i += 1;
-  skipSpaces(cursor);
-  if (cursor.text[cursor.i] === close) {
-    cursor.i += 1;
-    cursor.depth -= 1;
-    return isMap ? map : seq;
-  }
-  for (;;) {
-    if (isMap) {
-      const key = readFlowKey(cursor);
-      if (Object.hasOwn(map, key)) giveUp();
-      map[key] = readFlowItem(cursor);
-    } else {
-      seq.push(readFlowItem(cursor));
-    }
-    skipSpaces(cursor);
-    const next = cursor.text[cursor.i];
-    cursor.i += 1;
-    if (next === close) break;
-    if (next !== ',') giveUp();
-    skipSpaces(cursor);
-    if (cursor.text[cursor.i] === close) giveUp();
-  }
-  cursor.depth -= 1;
-  return isMap ? map : seq;
-}
-
-function readFlowKey(cursor: Cursor): string {
-  FLOW_KEY.lastIndex = cursor.i;
-  const match = FLOW_KEY.exec(cursor.text);
-  if (match === null) giveUp();
-  const key = match[0];
-  const end = cursor.i + key.length;
-  if (SPECIAL_KEYS.has(key) || cursor.text[end] !== ':' || cursor.text[end + 1] !== ' ') giveUp();
-  cursor.i = end + 2;
-  skipSpaces(cursor);
-  return key;
-}
-
-function readFlowItem(cursor: Cursor): unknown {
-  const { text } = cursor;
-  const first = text[cursor.i];
-  if (first === '[' || first === '{') return readFlow(cursor);
-  if (first === '"' || first === "'") return readQuoted(cursor);
-  let j = cursor.i;
-  for (; j < text.length; j += 1) {
-    const ch = text[j]!;
-    if (FLOW_INDICATORS.has(ch)) break;
-    if (ch === ':' && (j + 1 === text.length || text[j + 1] === ' ' || FLOW_INDICATORS.has(text[j + 1]!))) break;
-    if (ch === '#' && text[j - 1] === ' ') giveUp();
-  }
-  const plain = text.slice(cursor.i, j).trimEnd();
-  cursor.i = j;
-  return resolvePlain(plain);
 }

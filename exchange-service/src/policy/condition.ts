@@ -1,0 +1,85 @@
+/**
+ * One subject condition (SPEC §2): a claim and its patterns, matched with
+ * the issuer kind's case rules. For GitHub-kind issuers, `repository`,
+ * `repository_owner` and `environment` compare with ASCII case folding, and
+ * `workflow_ref`/`job_workflow_ref` fold only their `owner/repo/` prefix;
+ * every other claim compares exactly.
+ */
+import { compileGlob, foldAscii, type GlobMatcher } from './glob.ts';
+import type { CompiledCondition, IssuerKind } from './compile.ts';
+
+/** GitHub compares these names case-insensitively (ASCII only). */
+const FOLDED_CLAIMS = new Set(['repository', 'repository_owner', 'environment']);
+/** Claims of the form `owner/repo/path@ref`: the `owner/repo/` prefix is folded, the rest is exact. */
+const WORKFLOW_REF_CLAIMS = new Set(['workflow_ref', 'job_workflow_ref']);
+
+/**
+ * Builds one condition. For GitHub-kind issuers, `repository`,
+ * `repository_owner` and `environment` compare with ASCII case folding, and
+ * for `workflow_ref`/`job_workflow_ref` only the `owner/repo/` prefix does:
+ * the claim's text up to its second `/` is folded, and so is the pattern's
+ * (but never past a `**`, which could reach into the path); the path and
+ * ref compare exactly. Every other claim compares exactly.
+ */
+export function compileCondition(claim: string, patterns: readonly string[], issuerKind: IssuerKind): CompiledCondition {
+  return new LazyCondition(claim, patterns, issuerKind === 'github');
+}
+
+/**
+ * Builds its matcher on first use: a load of 100,000 policies should not
+ * compile matchers that no exchange may run. (A class rather than a closure:
+ * a million conditions cost noticeably less memory and time this way.)
+ */
+class LazyCondition implements CompiledCondition {
+  readonly claim: string;
+  readonly patterns: readonly string[];
+  readonly #github: boolean;
+  #matcher: ((value: string) => boolean) | undefined;
+
+  constructor(claim: string, patterns: readonly string[], github: boolean) {
+    this.claim = claim;
+    this.patterns = patterns;
+    this.#github = github;
+  }
+
+  match(value: string): boolean {
+    this.#matcher ??= createConditionMatcher(this.claim, this.patterns, this.#github);
+    return this.#matcher(value);
+  }
+}
+
+function createConditionMatcher(claim: string, patterns: readonly string[], github: boolean): (value: string) => boolean {
+  if (github && WORKFLOW_REF_CLAIMS.has(claim)) {
+    const matchers = patterns.map((pattern) => compileGlob(foldPatternOwnerRepoPrefix(pattern), { caseInsensitive: false }));
+    return (value) => {
+      const folded = foldOwnerRepoPrefix(value);
+      return matchers.some((matches) => matches(folded));
+    };
+  }
+  const caseInsensitive = github && FOLDED_CLAIMS.has(claim);
+  const matchers: GlobMatcher[] = patterns.map((pattern) => compileGlob(pattern, { caseInsensitive }));
+  return (value) => matchers.some((matches) => matches(value));
+}
+
+/** ASCII-folds a claim up to and including its second `/` (`Acme/WebApp/.github/...` → `acme/webapp/.github/...`). */
+export function foldOwnerRepoPrefix(text: string): string {
+  const end = ownerRepoPrefixEnd(text);
+  return foldAscii(text.slice(0, end)) + text.slice(end);
+}
+
+/**
+ * Folds a pattern's `owner/repo/` prefix. A single `*` cannot cross `/`, so
+ * the pattern's first two `/` meet the claim's; past a `**` that no longer
+ * holds, so folding stops there.
+ */
+function foldPatternOwnerRepoPrefix(pattern: string): string {
+  const globstar = pattern.indexOf('**');
+  const end = Math.min(ownerRepoPrefixEnd(pattern), globstar === -1 ? pattern.length : globstar);
+  return foldAscii(pattern.slice(0, end)) + pattern.slice(end);
+}
+
+function ownerRepoPrefixEnd(text: string): number {
+  const first = text.indexOf('/');
+  const second = first === -1 ? -1 : text.indexOf('/', first + 1);
+  return second === -1 ? text.length : second + 1;
+}
