@@ -131,3 +131,28 @@ grant:
     assert.equal(compileText(policyWithSubject('  repository_id: "1"\n  event_name: "pull_request_*"')).allowsPullRequestTarget, false);
   });
 });
+
+describe('aws grants: STS limits are load errors', () => {
+  it('refuses a session policy over 2,048 characters and more than 10 managed ARNs', async () => {
+    const { compilePolicy } = await import('../../exchange-service/src/policy/compile.ts');
+    const { PolicyFile } = await import('../../exchange-service/src/policy/schema.ts');
+    const file = PolicyFile.parse({
+      version: 1,
+      description: 'too big',
+      subject: { repository: 'acme/webapp', repository_id: '892341', ref: 'refs/heads/main' },
+      ttl: { default: '15m', max: '30m' },
+      grant: {
+        aws: {
+          role_arn: 'arn:aws:iam::123456789012:role/deploy',
+          session_policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:GetObject'], Resource: 'x'.repeat(2100) }] },
+          managed_session_policies: Array.from({ length: 11 }, (_, i) => `arn:aws:iam::123456789012:policy/p${i}`),
+        },
+      },
+    });
+    const result = compilePolicy(file, { name: 'x', file: 'x.yaml', digest: '0' }, { issuerKind: 'github' });
+    assert.equal(result.ok, false);
+    const messages = result.ok ? '' : result.problems.map((p) => p.message).join('\n');
+    assert.match(messages, /2,?048/);
+    assert.match(messages, /10/);
+  });
+});

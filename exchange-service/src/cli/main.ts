@@ -4,6 +4,7 @@
 import { runServe } from './serve.ts';
 import { runDevCommand } from './dev.ts';
 import { runAuditCommand } from './audit.ts';
+import { runPolicyCommand } from './policy.ts';
 
 export interface CliIo {
   stdout: NodeJS.WritableStream;
@@ -15,6 +16,7 @@ export const USAGE = `usage: latchkey <command>
 
   serve [--config FILE] [--dev]      run the exchange service
   audit verify [--store URL]         recompute the audit hash chain (exit 0 intact, 1 broken)
+  policy schema                      print the policy JSON Schema
   dev token [--claims JSON|@FILE] [--claim NAME=VALUE]...
                                      print a token from the dev issuer (for serve --dev)
 `;
@@ -27,6 +29,8 @@ export async function main(args: string[], io: CliIo): Promise<number> {
       return runServe(rest, io);
     case 'audit':
       return runAuditCommand(rest, io);
+    case 'policy':
+      return runPolicyCommand(rest, io);
     case 'dev':
       return runDevCommand(rest, io);
     case undefined:

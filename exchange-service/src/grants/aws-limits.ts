@@ -49,8 +49,12 @@ export interface AwsGrantInput {
  * when it answers, as PackedPolicyTooLarge.)
  */
 export function checkAwsGrant(grant: AwsGrantInput, ttl: { default: number; max: number }): string[] {
+  return [...checkTtl(ttl), ...checkAwsGrantShape(grant)];
+}
+
+/** The same checks without the TTLs (the policy compiler checks those with positions of its own). */
+export function checkAwsGrantShape(grant: AwsGrantInput): string[] {
   return [
-    ...checkTtl(ttl),
     ...checkRoleArn(grant.role_arn),
     ...checkSessionPolicy(grant.session_policy),
     ...checkManagedPolicies(grant.managed_session_policies ?? []),

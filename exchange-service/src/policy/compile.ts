@@ -8,6 +8,7 @@ import { formatDuration, parseDuration } from '../duration.ts';
 import { isGlob } from './glob.ts';
 import { compileCondition } from './condition.ts';
 import type { PolicyFile } from './schema.ts';
+import { checkAwsGrantShape } from '../grants/aws-limits.ts';
 
 /** A policy ready to evaluate. */
 export interface CompiledPolicy {
@@ -148,6 +149,8 @@ function checkTtl(file: PolicyFile, options: CompileOptions): CompileProblem[] {
   if (file.grant.aws !== undefined) {
     if (ttlDefault < AWS_MIN_TTL) problems.push({ path: ['ttl', 'default'], message: `${file.ttl.default} is below 15m, the shortest session STS grants (aws grants live 15m to 12h)` });
     if (ttlMax > AWS_MAX_TTL) problems.push({ path: ['ttl', 'max'], message: `${file.ttl.max} is above 12h, the longest session STS grants (aws grants live 15m to 12h)` });
+    // STS's own limits (ARN forms, session policy size, managed ARNs, tags) are load errors, not exchange-time surprises.
+    for (const message of checkAwsGrantShape(file.grant.aws)) problems.push({ path: ['grant', 'aws'], message });
   }
   return problems;
 }

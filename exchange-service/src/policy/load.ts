@@ -75,7 +75,10 @@ export async function loadPolicies(dir: string, options: LoadPoliciesOptions = {
   const version = await versionFromGit;
   if (problems.length > 0) throw new PolicyLoadError(sortProblems(problems));
   const sorted = new Map([...policies].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  return { version: version ?? digestVersion(sorted.values()), policies: sorted, loadedAt: new Date() };
+  // A dirty checkout's commit alone would name two different sets alike: add the set's digest.
+  const digest = digestVersion(sorted.values());
+  const setVersion = version === undefined ? digest : version.endsWith('-dirty') ? `${version}+${digest.slice('sha256:'.length, 'sha256:'.length + 12)}` : version;
+  return { version: setVersion, policies: sorted, loadedAt: new Date() };
 }
 
 function sortProblems(problems: PolicyProblem[]): PolicyProblem[] {
