@@ -210,7 +210,7 @@ describe('loadPolicies loads good sets', () => {
 });
 
 describe('policy set version from git', () => {
-  it('is the commit, with -dirty while the folder has changes', async (t) => {
+  it('is the commit, with -dirty and the set digest while the folder has changes', async (t) => {
     const { dir, remove } = await writePolicyDir({ 'policies/a.yaml': GOOD, 'other.txt': 'x' });
     t.after(remove);
     const git = (...args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.invalid' } }).trim();
@@ -223,7 +223,12 @@ describe('policy set version from git', () => {
     await writeFile(join(dir, 'other.txt'), 'changed outside the folder');
     assert.equal((await loadPolicies(policies)).version, head, 'changes outside the policies folder do not count');
     await writeFiles(policies, { 'b.yaml': GOOD });
-    assert.equal((await loadPolicies(policies)).version, `${head}-dirty`);
+    const dirty = (await loadPolicies(policies)).version;
+    assert.match(dirty, new RegExp(`^${head}-dirty\\+[0-9a-f]{12}$`));
+    await writeFiles(policies, { 'c.yaml': GOOD });
+    const dirtier = (await loadPolicies(policies)).version;
+    assert.match(dirtier, new RegExp(`^${head}-dirty\\+[0-9a-f]{12}$`));
+    assert.notEqual(dirtier, dirty, 'two different uncommitted sets have different versions');
   });
 });
 

@@ -5,7 +5,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
 import { GENESIS_HASH, verifyChain } from '../../exchange-service/src/audit/chain.ts';
 import { CanonicalizationError } from '../../exchange-service/src/audit/jcs.ts';
-import { isUnavailable, toStoreError } from '../../exchange-service/src/store/sqlite-batch.ts';
+import { isUnavailable, toStoreError } from '../../exchange-service/src/store/sqlite-errors.ts';
 import { openSqliteStore, type SqliteStoreOptions } from '../../exchange-service/src/store/sqlite.ts';
 import { ReplayError, StoreUnavailableError, type Store } from '../../exchange-service/src/store/store.ts';
 import { NOW_MS, NOW_S, makeBody, makeGrantInput, makeTempDir, readAll } from './fixtures.ts';

@@ -1,0 +1,118 @@
+/**
+ * The messages between the SQLite store (main thread) and its writer thread
+ * (sqlite-writer.ts). Messages are structured clones, so they stay small: a
+ * write carries the record body, and its answer carries only the chain
+ * position (seq, hash, prev_hash), never the sealed record text. Errors
+ * cross as plain data and are rebuilt as the same classes on arrival.
+ */
+import { CanonicalizationError } from '../audit/jcs.ts';
+import type { AuditRecordBody } from '../audit/record.ts';
+import type { ReadQuery } from './sqlite-reads.ts';
+import { ReplayError, StoreSchemaError, StoreUnavailableError, type CommitGrantInput } from './store.ts';
+
+/** What the writer thread is started with (`workerData`). */
+export interface WriterData {
+  path: string;
+  busyTimeoutMs: number;
+  maxBatch: number;
+  /** Epoch ms recorded as `applied_at` if this open migrates the schema. */
+  migratedAt: number;
+}
+
+/** One durable write; the writer commits many of them per transaction. */
+export type WriteRequest =
+  | { op: 'append'; body: AuditRecordBody }
+  | { op: 'grant'; input: CommitGrantInput; nowSeconds: number }
+  | { op: 'revoke'; grantId: string; at: number }
+  | { op: 'use'; grantId: string; at: number }
+  | { op: 'purge'; nowSeconds: number };
+
+/** Where a sealed record landed. `rewritten` is the stored body, sent only when sealing changed it (lone surrogates). */
+export interface SealedPosition {
+  seq: number;
+  hash: string;
+  prev_hash: string;
+  rewritten?: AuditRecordBody;
+}
+
+/** What each write op resolves to. */
+export interface WriteResults {
+  append: SealedPosition;
+  grant: SealedPosition;
+  revoke: boolean;
+  use: undefined;
+  purge: number;
+}
+
+/** A read served by the writer thread (only for `:memory:`, whose one connection lives there). */
+export interface ReadRequest {
+  op: 'read';
+  query: ReadQuery;
+  args: unknown[];
+}
+
+/** Main thread → writer thread. */
+export type ToWriter = ((WriteRequest | ReadRequest) & { id: number }) | { op: 'close' };
+
+/** The answer to one request. */
+export type Settlement = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: WireError };
+
+/** Writer thread → main thread. */
+export type FromWriter =
+  | { type: 'ready' }
+  | { type: 'open-failed'; error: WireError }
+  | { type: 'settled'; settlements: Settlement[] }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string; fields: Record<string, unknown> }
+  | { type: 'closed' };
+
+type ErrorKind = 'replay' | 'unavailable' | 'schema' | 'canonicalization' | 'error';
+
+/** An error as plain data. `code`/`errcode` keep node:sqlite's fields so callers can still classify it. */
+export interface WireError {
+  kind: ErrorKind;
+  name: string;
+  message: string;
+  code?: string;
+  errcode?: number;
+  cause?: WireError;
+}
+
+function kindOf(error: Error): ErrorKind {
+  if (error instanceof ReplayError) return 'replay';
+  if (error instanceof StoreUnavailableError) return 'unavailable';
+  if (error instanceof StoreSchemaError) return 'schema';
+  if (error instanceof CanonicalizationError) return 'canonicalization';
+  return 'error';
+}
+
+/** Flattens an error (and one level of cause) for postMessage. */
+export function toWire(error: unknown, depth = 0): WireError {
+  if (!(error instanceof Error)) return { kind: 'error', name: 'Error', message: String(error) };
+  const { code, errcode } = error as Error & { code?: unknown; errcode?: unknown };
+  const wire: WireError = { kind: kindOf(error), name: error.name, message: error.message };
+  if (typeof code === 'string') wire.code = code;
+  if (typeof errcode === 'number') wire.errcode = errcode;
+  if (depth === 0 && error.cause !== undefined) wire.cause = toWire(error.cause, 1);
+  return wire;
+}
+
+/** Rebuilds the error class `toWire` flattened. */
+export function fromWire(wire: WireError): Error {
+  const options = wire.cause === undefined ? undefined : { cause: fromWire(wire.cause) };
+  switch (wire.kind) {
+    case 'replay':
+      return new ReplayError(wire.message, options);
+    case 'unavailable':
+      return new StoreUnavailableError(wire.message, options);
+    case 'schema':
+      return new StoreSchemaError(wire.message, options);
+    case 'canonicalization':
+      return new CanonicalizationError(wire.message, options);
+    default: {
+      const error = Object.assign(new Error(wire.message, options), wire.code === undefined ? {} : { code: wire.code });
+      if (wire.errcode !== undefined) Object.assign(error, { errcode: wire.errcode });
+      error.name = wire.name;
+      return error;
+    }
+  }
+}
