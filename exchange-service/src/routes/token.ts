@@ -26,7 +26,8 @@ export function tokenRoutes(deps: TokenRouteDeps): Hono<AppEnv> {
       const params = parseParameters(body, c.req.header('content-type') ?? null);
       const request = parseTokenRequest(params, deps.limits.max_token_bytes);
       const response = await deps.exchange(request, { requestId, clientIp: c.get('clientIp') });
-      deps.logger.info('exchange', { request_id: requestId, status: 200, policy: response.policy, grant_id: response.grant_id, ms: elapsed(started) });
+      // Grants are in the audit log already; the operator log carries them at debug level only.
+      deps.logger.debug('exchange', { request_id: requestId, status: 200, policy: response.policy, grant_id: response.grant_id, ms: elapsed(started) });
       return c.json(response);
     } catch (error) {
       if (error instanceof OAuthError) {
