@@ -2,6 +2,7 @@
  * `POST /token` (RFC 8693): read and parse the body at the edge, then hand
  * the typed request to the exchange; one log line per request.
  */
+import type { IncomingMessage } from 'node:http';
 import { Hono } from 'hono';
 import type { AppEnv } from '../app.ts';
 import { OAuthError } from '../errors.ts';
@@ -22,7 +23,7 @@ export function tokenRoutes(deps: TokenRouteDeps): Hono<AppEnv> {
     const requestId = c.get('requestId');
     const started = performance.now();
     try {
-      const body = await readBodyCapped(c.req.raw, deps.limits.max_body_bytes);
+      const body = await readBodyCapped(c.req.raw, deps.limits.max_body_bytes, (c.env as { incoming?: IncomingMessage } | undefined)?.incoming);
       const params = parseParameters(body, c.req.header('content-type') ?? null);
       const request = parseTokenRequest(params, deps.limits.max_token_bytes);
       const response = await deps.exchange(request, { requestId, clientIp: c.get('clientIp') });
