@@ -16,6 +16,8 @@ export const USAGE = `usage: latchkey <command>
 
   serve [--config FILE] [--dev]      run the exchange service
   audit verify [--store URL]         recompute the audit hash chain (exit 0 intact, 1 broken)
+  policy check [DIR] [--config FILE] [--format text|json|github]
+                                     validate every policy file as the service would load it
   policy schema                      print the policy JSON Schema
   dev token [--claims JSON|@FILE] [--claim NAME=VALUE]...
                                      print a token from the dev issuer (for serve --dev)
