@@ -33,8 +33,18 @@ const invalid = (description: string): never => {
   throw new OAuthError('token_invalid', description);
 };
 
+/** A structurally sound compact JWT, not yet verified. */
+export interface ParsedJwt {
+  header: CheckedHeader;
+  payload: CheckedPayload;
+  /** What the signature covers: the ASCII bytes of `header.payload`. */
+  signingInput: Buffer;
+  /** The decoded signature. */
+  signature: Buffer;
+}
+
 /** Parses and checks a compact JWT's structure; throws OAuthError `token_invalid`. */
-export function parseCompactJwt(token: string): { header: CheckedHeader; payload: CheckedPayload } {
+export function parseCompactJwt(token: string): ParsedJwt {
   if (token.trimStart().startsWith('{')) invalid('JSON-serialised JWS is not accepted; send the compact form');
   const parts = token.split('.');
   if (parts.length === 5) invalid('encrypted tokens (JWE) are not accepted');
@@ -42,8 +52,10 @@ export function parseCompactJwt(token: string): { header: CheckedHeader; payload
   const [headerPart = '', payloadPart = '', signaturePart = ''] = parts;
   const header = checkHeader(decodeJsonObject(headerPart, 'header'));
   const payload = checkPayload(decodeJsonObject(payloadPart, 'payload'));
-  decodeSegment(signaturePart, 'signature');
-  return { header, payload };
+  const signature = decodeSegment(signaturePart, 'signature');
+  // Every character is base64url or '.' by now, so latin1 gives the ASCII bytes without a UTF-8 pass.
+  const signingInput = Buffer.from(token.slice(0, headerPart.length + 1 + payloadPart.length), 'latin1');
+  return { header, payload, signingInput, signature };
 }
 
 /** Strict base64url: no padding, `+`, `/` or whitespace, and canonical (re-encodes to the same text). */

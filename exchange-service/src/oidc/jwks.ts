@@ -1,8 +1,9 @@
 /**
  * A per-issuer JWKS cache (SPEC §3 "JWKS"; ATTACKS.md 19, 21, 29, 30).
  *
- * - Keys are fetched on first use, imported once per fetch (CryptoKeys by
- *   `kid` and algorithm) and refreshed in the background.
+ * - Keys are fetched on first use, imported once per fetch (node:crypto
+ *   KeyObjects by `kid` and algorithm, so verifying is one synchronous
+ *   `crypto.verify`) and refreshed in the background.
  * - Concurrent requests share one fetch (single-flight).
  * - An unknown `kid` triggers at most one refetch per cooldown (30 s), so a
  *   flood of random kids costs at most one fetch; a key rotated in is found
@@ -12,11 +13,12 @@
  *   `jwks_stale_max` after the last success; cold or stale → 503.
  * - A static key set (the service's own dev issuer) is never fetched.
  */
-import { importJWK, type JWK } from 'jose';
+import type { JsonWebKey, KeyObject } from 'node:crypto';
 import type { IssuerConfig } from '../config.ts';
 import { OAuthError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { DEFAULT_MAX_JWKS_BYTES, discoverJwksUri, fetchJsonBounded, JwksFetchError, type FetchLimits } from './jwks-fetch.ts';
+import { algorithmsForKey, importPublicJwk } from './jws-algorithms.ts';
 
 /** Key ids we look up: RFC 3986 unreserved characters, at most 256 of them. Anything else is rejected unseen. */
 export const KID_PATTERN = /^[A-Za-z0-9._~-]{1,256}$/;
@@ -29,7 +31,7 @@ export interface JwksCacheOptions {
   /** The issuer's algorithm allow-list: keys are imported for these algorithms only. */
   algorithms: readonly string[];
   /** Local keys: no fetching at all. */
-  staticKeys?: { readonly keys: readonly JsonWebKey[] };
+  staticKeys?: { readonly keys: readonly globalThis.JsonWebKey[] };
   fetch?: typeof fetch;
   /** Clock in ms (default Date.now). */
   now?: () => number;
@@ -53,23 +55,15 @@ export interface JwksCache {
    * the issuer does not publish (or not for `alg`), `upstream_unavailable` when
    * no trustworthy key set can be had (cold, or stale beyond `jwks_stale_max`).
    */
-  getKey(kid: string, alg: string): Promise<CryptoKey>;
+  getKey(kid: string, alg: string): Promise<KeyObject>;
   /** Fetches now, sharing any fetch in flight; true when fresh keys were stored. */
   refresh(): Promise<boolean>;
   /** Stops the background refresh and aborts a fetch in flight. */
   close(): void;
 }
 
-/** kid → algorithm → imported public key. */
-type KeyMap = ReadonlyMap<string, ReadonlyMap<string, CryptoKey>>;
-
-const ALGORITHMS_BY_KEY: Readonly<Record<string, readonly string[]>> = {
-  RSA: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'],
-  'EC:P-256': ['ES256'],
-  'EC:P-384': ['ES384'],
-  'EC:P-521': ['ES512'],
-  'OKP:Ed25519': ['EdDSA'],
-};
+/** kid → algorithm → imported public key (one KeyObject per JWK, shared by the algorithms it serves). */
+type KeyMap = ReadonlyMap<string, ReadonlyMap<string, KeyObject>>;
 
 /** Creates the cache for one issuer. Nothing is fetched until a key is asked for. */
 export function createJwksCache(options: JwksCacheOptions): JwksCache {
@@ -153,7 +147,7 @@ export function createJwksCache(options: JwksCacheOptions): JwksCache {
   }
 
   /** One refetch per cooldown for kids we do not know; joining a fetch already in flight is free. */
-  async function refetchFor(kid: string): Promise<ReadonlyMap<string, CryptoKey>> {
+  async function refetchFor(kid: string): Promise<ReadonlyMap<string, KeyObject>> {
     if (state.inflight === undefined) {
       if (now() < state.kidRefetchAllowedAt) throw unknownKid(kid);
       state.kidRefetchAllowedAt = now() + kidCooldownMs;
@@ -165,9 +159,9 @@ export function createJwksCache(options: JwksCacheOptions): JwksCache {
     throw unknownKid(kid);
   }
 
-  async function getKey(kid: string, alg: string): Promise<CryptoKey> {
+  async function getKey(kid: string, alg: string): Promise<KeyObject> {
     if (!KID_PATTERN.test(kid)) throw new OAuthError('token_invalid', 'token kid has characters outside [A-Za-z0-9._~-] or is too long');
-    let entry: ReadonlyMap<string, CryptoKey> | undefined;
+    let entry: ReadonlyMap<string, KeyObject> | undefined;
     if (options.staticKeys !== undefined) {
       staticSet ??= importKeySet(options.staticKeys, options.algorithms);
       entry = (await staticSet.catch(staticKeyError)).get(kid);
@@ -199,45 +193,43 @@ function staticKeyError(error: unknown): never {
 }
 
 /**
- * Validates a JWKS document and imports every usable public signing key for
- * each allowed algorithm it fits. Skipped: keys without a valid `kid`,
- * duplicate kids, `use` other than `sig`, private or symmetric keys, keys whose
- * `alg` is not allowed. No usable key at all is an error (never cached).
+ * Validates a JWKS document and imports every usable public signing key, once,
+ * for each allowed algorithm it fits. Skipped: keys without a valid `kid`,
+ * duplicate kids, `use` other than `sig`, `key_ops` other than `["verify"]`,
+ * private or symmetric keys, keys whose `alg` is not allowed, malformed keys
+ * and RSA keys under 2048 bits. No usable key at all is an error (never cached).
+ * Async only to keep the caller's shape; the import itself is synchronous.
  */
 export async function importKeySet(document: unknown, algorithms: readonly string[]): Promise<KeyMap> {
   const list = typeof document === 'object' && document !== null ? (document as { keys?: unknown }).keys : undefined;
   if (!Array.isArray(list)) throw new JwksFetchError('key set has no "keys" array');
-  const keys = new Map<string, Map<string, CryptoKey>>();
+  const keys = new Map<string, Map<string, KeyObject>>();
   const seen = new Set<string>();
   for (const item of list) {
-    const jwk = typeof item === 'object' && item !== null && !Array.isArray(item) ? (item as JWK) : undefined;
+    const jwk = typeof item === 'object' && item !== null && !Array.isArray(item) ? (item as JsonWebKey) : undefined;
     if (jwk === undefined || typeof jwk.kid !== 'string' || !KID_PATTERN.test(jwk.kid) || seen.has(jwk.kid)) continue;
     seen.add(jwk.kid);
-    const imported = await importForAlgorithms(jwk, algorithms);
+    const imported = importForAlgorithms(jwk, algorithms);
     if (imported.size > 0) keys.set(jwk.kid, imported);
   }
   if (keys.size === 0) throw new JwksFetchError('key set holds no usable signing key');
   return keys;
 }
 
-async function importForAlgorithms(jwk: JWK, algorithms: readonly string[]): Promise<Map<string, CryptoKey>> {
-  const out = new Map<string, CryptoKey>();
-  if ((jwk.use !== undefined && jwk.use !== 'sig') || 'd' in jwk || jwk.kty === 'oct') return out;
-  const family = jwk.kty === 'RSA' ? 'RSA' : `${String(jwk.kty)}:${String(jwk.crv)}`;
-  const fitting = (ALGORITHMS_BY_KEY[family] ?? []).filter((alg) => algorithms.includes(alg) && (jwk.alg === undefined || jwk.alg === alg));
-  for (const alg of fitting) {
-    try {
-      const key = await importJWK({ ...jwk, ext: false }, alg);
-      if (key instanceof CryptoKey && key.type === 'public' && isStrongEnough(key)) out.set(alg, key);
-    } catch {
-      // A malformed or unsupported key is skipped; the set fails only if nothing is usable.
-    }
-  }
+function importForAlgorithms(jwk: JsonWebKey, algorithms: readonly string[]): Map<string, KeyObject> {
+  const out = new Map<string, KeyObject>();
+  if (!isPublicSigningJwk(jwk)) return out;
+  const fitting = algorithmsForKey(jwk, algorithms);
+  // Imported once, and only when some allowed algorithm could use it.
+  const key = fitting.length > 0 ? importPublicJwk(jwk) : undefined;
+  if (key !== undefined) for (const alg of fitting) out.set(alg, key);
   return out;
 }
 
-/** RSA keys under 2048 bits are refused (RFC 7518 §3.3), here rather than on every verify. */
-function isStrongEnough(key: CryptoKey): boolean {
-  const { modulusLength } = key.algorithm as Partial<RsaHashedKeyAlgorithm>;
-  return modulusLength === undefined || modulusLength >= 2048;
+/** A public key meant for signatures: no private or symmetric material, `use` sig and `key_ops` verify when present. */
+function isPublicSigningJwk(jwk: JsonWebKey): boolean {
+  if ((jwk.use !== undefined && jwk.use !== 'sig') || 'd' in jwk || jwk.kty === 'oct') return false;
+  // WebCrypto (and so jose) refuses any other operation on a public signature key, and cannot verify with [].
+  const ops = jwk.key_ops;
+  return ops === undefined || (Array.isArray(ops) && ops.length === 1 && ops[0] === 'verify');
 }

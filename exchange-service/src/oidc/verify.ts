@@ -9,12 +9,12 @@
  * → audience (`audience_mismatch`). Nothing about policies is looked at here.
  */
 import { createHash } from 'node:crypto';
-import { compactVerify, errors } from 'jose';
 import type { IssuerConfig } from '../config.ts';
 import { OAuthError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
-import { parseCompactJwt, type CheckedPayload } from './compact-jwt.ts';
+import { parseCompactJwt, type CheckedPayload, type ParsedJwt } from './compact-jwt.ts';
 import { createJwksCache, type JwksCache } from './jwks.ts';
+import { checkJwsSignature } from './jws-algorithms.ts';
 
 /** A token whose signature, issuer, times and audience all checked out. */
 export interface VerifiedToken {
@@ -23,7 +23,7 @@ export interface VerifiedToken {
   issuerKind: 'github' | 'gitlab' | 'generic';
   /** The verified payload (frozen). */
   claims: Readonly<Record<string, unknown>>;
-  /** The jti claim, or 'sha256:' + hex sha256 of the token when absent. */
+  /** The jti claim, or 'sha256:' + hex sha256 of the signed part (header.payload) when absent. */
   jti: string;
   /** exp, epoch seconds. */
   expiresAt: number;
@@ -82,13 +82,14 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     if (token.length > maxTokenBytes || Buffer.byteLength(token, 'utf8') > maxTokenBytes) {
       throw new OAuthError('malformed', `subject_token is larger than ${maxTokenBytes} bytes`);
     }
-    const { header, payload } = parseCompactJwt(token);
+    const parsed = parseCompactJwt(token);
+    const { header, payload } = parsed;
     const issuer = issuers.get(payload.iss);
     if (issuer === undefined) throw new OAuthError('issuer_untrusted', `issuer ${quote(payload.iss)} is not trusted`);
     if (!issuer.algorithms.includes(header.alg)) {
       throw new OAuthError('token_invalid', `algorithm ${quote(header.alg)} is not allowed for issuer "${issuer.name}"`);
     }
-    await checkSignature(token, issuer);
+    await checkSignature(parsed, issuer);
     checkTimes(payload, Math.floor(now() / 1000));
     checkAudience(payload.all.aud, options.audience);
     const tokenSha256 = createHash('sha256').update(token).digest('hex');
@@ -96,7 +97,9 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       issuer: issuer.name,
       issuerKind: issuer.kind,
       claims: deepFreeze(payload.all),
-      jti: payload.jti ?? `sha256:${tokenSha256}`,
+      // Without a jti, the replay key is the digest of header.payload: an ECDSA signature can be
+      // rewritten as (r, n-s) and still verify, so the whole token string is not unique per token.
+      jti: payload.jti ?? `sha256:${createHash('sha256').update(parsed.signingInput).digest('hex')}`,
       expiresAt: payload.exp,
       tokenSha256,
     };
@@ -134,20 +137,14 @@ function trustIssuers(options: TokenVerifierOptions): Map<string, TrustedIssuer>
   return byUrl;
 }
 
-/** jose checks the signature with a key resolved only from the issuer's own cache. */
-async function checkSignature(token: string, issuer: TrustedIssuer): Promise<void> {
-  try {
-    // parseCompactJwt has already checked that kid and alg are strings.
-    await compactVerify(token, (header) => issuer.keys.getKey(String(header.kid), String(header.alg)), {
-      algorithms: [...issuer.algorithms],
-    });
-  } catch (error) {
-    if (error instanceof OAuthError) throw error;
-    if (error instanceof errors.JWSSignatureVerificationFailed) throw new OAuthError('token_invalid', 'token signature does not verify');
-    throw new OAuthError('token_invalid', 'token signature cannot be checked', {
-      logDetail: error instanceof Error ? error.message : 'verification failed',
-    });
-  }
+/**
+ * The signature, with a key resolved only from the issuer's own cache for the
+ * (already allowed) `alg`. The payload verified is the one parsed before: the
+ * signing input is the very bytes it was decoded from, so nothing is decoded twice.
+ */
+async function checkSignature(token: ParsedJwt, issuer: TrustedIssuer): Promise<void> {
+  const key = await issuer.keys.getKey(token.header.kid, token.header.alg);
+  checkJwsSignature(token.header.alg, key, token.signingInput, token.signature);
 }
 
 function checkTimes(payload: CheckedPayload, nowSeconds: number): void {
