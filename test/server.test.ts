@@ -85,6 +85,9 @@ describe('service lifecycle', () => {
       assert.match(text, /latchkey_exchange_duration_seconds_bucket/);
       assert.match(text, /latchkey_policy_set_info\{version="[^"]+"\} 1/);
       assert.match(text, /latchkey_jwks_fetches_total\{issuer="github",outcome="ok"\} 1/);
+      assert.match(text, /latchkey_store_duration_seconds_count\{operation="commit_grant"\} 1/);
+      assert.match(text, /latchkey_store_duration_seconds_count\{operation="append_audit"\} 1/);
+      assert.match(text, /latchkey_store_duration_seconds_count\{operation="is_replayed"\} 2/);
       assert.equal((await fetch(`${svc.url}/healthz`)).status, 200);
     } finally {
       await svc.close();

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { OAuthError, fail } from './errors.ts';
-import { evaluatePolicy, describeDenial } from './policy/evaluate.ts';
+import { evaluatePolicy, describeDenial, showValue } from './policy/evaluate.ts';
 import type { AuditRecordBody, AuditGrant } from './audit/record.ts';
 import { buildAuditBody, claimText } from './audit/build.ts';
 import { ReplayError, StoreUnavailableError, type Store } from './store/store.ts';
@@ -14,7 +14,7 @@ import type { CompiledPolicy } from './policy/compile.ts';
 import type { PolicySet } from './policy/load.ts';
 import type { TokenVerifier, VerifiedToken } from './oidc/verify.ts';
 import type { Minter, MintedCredential } from './grants/minter.ts';
-import type { Metrics } from './metrics.ts';
+import { timed, type Metrics } from './metrics.ts';
 import type { Logger } from './log.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import type { TokenRequest } from './routes/token-request.ts';
@@ -95,10 +95,10 @@ async function decide(deps: ExchangeDeps, set: PolicySet, request: TokenRequest,
   if (!repoBudget.allowed) fail('rate_limited', 'rate limit for this repository exceeded', { retryAfter: repoBudget.retryAfter });
   checkTrustedOwner(deps, token);
   const nowSeconds = Math.floor(deps.now() / 1000);
-  if (await deps.store.isReplayed(token.issuer, token.jti, nowSeconds)) fail('token_replayed', 'this subject token was already exchanged');
+  if (await timed(deps.metrics.storeSeconds, 'is_replayed', () => deps.store.isReplayed(token.issuer, token.jti, nowSeconds))) fail('token_replayed', 'this subject token was already exchanged');
 
   const policy = set.policies.get(request.audience);
-  if (policy === undefined || policy.issuer !== token.issuer) fail('policy_unknown', `no policy "${printable(request.audience)}" for this issuer`);
+  if (policy === undefined || policy.issuer !== token.issuer) fail('policy_unknown', `no policy ${showValue(request.audience)} for this issuer`);
   decision.policy = policy as CompiledPolicy;
   return grant(deps, request, context, decision, decision.policy, token, nowSeconds);
 }
@@ -113,7 +113,7 @@ async function grant(
   if (minter === undefined) fail('upstream_unavailable', `${policy.grant.kind} grants are not enabled on this service`);
   const kind = minter as Minter;
   if (request.requested_token_type !== undefined && !kind.tokenTypes.includes(request.requested_token_type)) {
-    fail('token_type', `policy "${policy.name}" issues ${kind.tokenTypes[0]}, not ${printable(request.requested_token_type)}`);
+    fail('token_type', `policy "${policy.name}" issues ${kind.tokenTypes[0]}, not ${showValue(request.requested_token_type)}`);
   }
   const ttl = grantedTtl(policy, request.ttl);
   const scope = grantedScope(policy, request.scope);
@@ -126,7 +126,7 @@ async function grant(
   const record = auditBody(context, decision, 'granted', null, deps.now());
   record.grant = auditGrant(grantId, policy, credential, scope, ttl, expiresAt);
   try {
-    const committed = await deps.store.commitGrant({
+    const committed = await timed(deps.metrics.storeSeconds, 'commit_grant', () => deps.store.commitGrant({
       issuer: token.issuer,
       jti: token.jti,
       jtiExpiresAt: token.expiresAt + 60, // tokens stay acceptable for the 60 s leeway past exp
@@ -138,7 +138,7 @@ async function grant(
         credential_sha256: credential.credentialSha256, issued_at: nowSeconds, expires_at: expiresAt,
         revoked_at: null, last_used_at: null,
       },
-    });
+    }));
     deps.onAudit?.(committed);
   } catch (error) {
     if (error instanceof ReplayError) fail('token_replayed', 'this subject token was already exchanged');
@@ -165,7 +165,7 @@ function grantedScope(policy: CompiledPolicy, requested: string | undefined): re
   if (requested === undefined || requested.trim() === '') return allowed;
   const wanted = [...new Set(requested.split(' ').filter((item) => item !== ''))];
   const extra = wanted.filter((item) => allowed === null || !allowed.includes(item));
-  if (extra.length > 0) fail('scope_exceeded', `scope ${extra.map(printable).join(', ')} is not granted by policy "${policy.name}"`);
+  if (extra.length > 0) fail('scope_exceeded', `scope ${extra.map(showValue).join(', ')} is not granted by policy "${policy.name}"`);
   return wanted;
 }
 
@@ -173,7 +173,7 @@ function checkTrustedOwner(deps: ExchangeDeps, token: VerifiedToken): void {
   if (deps.trustedOwners === undefined || token.issuerKind !== 'github') return;
   const owner = claimText(token.claims.repository_owner);
   const trusted = owner !== null && deps.trustedOwners.some((name) => asciiLower(name) === asciiLower(owner));
-  if (!trusted) fail('policy_denied', `repository owner ${printable(owner ?? '(none)')} is not trusted by this service`);
+  if (!trusted) fail('policy_denied', `repository owner ${owner === null ? '(none)' : showValue(owner)} is not trusted by this service`);
 }
 
 function auditGrant(id: string, policy: CompiledPolicy, credential: MintedCredential, scope: readonly string[] | null, ttl: number, expiresAt: number): AuditGrant {
@@ -195,7 +195,7 @@ function auditBody(context: RequestContext, decision: Decision, outcome: AuditRe
 async function auditFailure(deps: ExchangeDeps, context: RequestContext, decision: Decision, outcome: 'denied' | 'failed', error: OAuthError): Promise<void> {
   const record = auditBody(context, decision, outcome, error.reason, deps.now());
   try {
-    const committed = await deps.store.appendAudit(record);
+    const committed = await timed(deps.metrics.storeSeconds, 'append_audit', () => deps.store.appendAudit(record));
     deps.onAudit?.(committed);
   } catch (storeFailure) {
     deps.logger.error('audit record not stored', { request_id: context.requestId, error: storeFailure, audit: record });
@@ -221,9 +221,3 @@ function observe(deps: ExchangeDeps, decision: Decision, outcome: string, reason
 }
 
 const asciiLower = (text: string): string => text.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
-
-/** Request text echoed in an error description: JSON-escaped and bounded. */
-export function printable(text: string): string {
-  const escaped = JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
-  return escaped.slice(1, -1);
-}

@@ -14,7 +14,6 @@ export interface Metrics {
   policyReloadFailures: Counter;
   jwksFetches: Counter<'issuer' | 'outcome'>;
   storeSeconds: Histogram<'operation'>;
-  revocations: Counter<'outcome'>;
 }
 
 /** Creates the service's metrics on a fresh registry. */
@@ -60,12 +59,6 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       help: 'Store operation latency, including the durable commit.',
       labelNames: ['operation'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-      registers,
-    }),
-    revocations: new Counter({
-      name: 'latchkey_revocations_total',
-      help: 'Revocation requests by outcome.',
-      labelNames: ['outcome'],
       registers,
     }),
   };

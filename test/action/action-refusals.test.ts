@@ -6,32 +6,28 @@
  */
 import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestService, BASIC_POLICY, type TestService } from '../support/service.ts';
-import { createRunner, errorAnnotation, type Runner } from './runner.ts';
-import { startFlakyProxy, type FlakyProxy } from './flaky-proxy.ts';
+import { BASIC_POLICY, type TestService } from '../support/service.ts';
+import { errorAnnotation, type Runner } from './runner.ts';
+import type { FlakyProxy } from './flaky-proxy.ts';
+import { startProxiedService, type ProxiedService } from './proxied-service.ts';
 
 const RELEASE_ONLY = BASIC_POLICY.replace('ref: refs/heads/main', 'ref: refs/heads/release');
 const JUSTIFIED = BASIC_POLICY.replace('ttl:', 'justification: required\nttl:');
 
 describe('the Action when the exchange is refused', () => {
+  let harness: ProxiedService;
   let svc: TestService;
   let proxy: FlakyProxy;
   let runner: Runner;
   let job: Record<string, string>;
   before(async () => {
-    svc = await startTestService({ policies: { 'webapp/read': BASIC_POLICY, 'webapp/release': RELEASE_ONLY, 'webapp/justified': JUSTIFIED } });
-    proxy = await startFlakyProxy(svc.url);
-    runner = await createRunner();
-    job = { ACTIONS_ID_TOKEN_REQUEST_URL: svc.issuer.actionsTokenUrl, ACTIONS_ID_TOKEN_REQUEST_TOKEN: svc.issuer.runtimeToken };
+    harness = await startProxiedService({ 'webapp/read': BASIC_POLICY, 'webapp/release': RELEASE_ONLY, 'webapp/justified': JUSTIFIED });
+    ({ svc, proxy, runner, job } = harness);
   });
-  after(async () => {
-    await runner?.close();
-    await proxy?.close();
-    await svc?.close();
-  });
+  after(() => harness?.close());
   beforeEach(() => proxy.reset());
 
-  const inputs = (extra: Record<string, string> = {}) => ({ url: proxy.url, policy: 'webapp/read', audience: 'https://latchkey.test', ...extra });
+  const inputs = (extra: Record<string, string> = {}) => harness.inputs(extra);
 
   // Refusals: one request, exit 1, the service's description and the hint for its reason.
   const refusals: Array<{ name: string; with: Record<string, string>; reason: string; expect: RegExp[] }> = [

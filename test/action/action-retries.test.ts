@@ -11,27 +11,23 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startTestService, BASIC_POLICY, type TestService } from '../support/service.ts';
 import { createRunner, errorAnnotation, maskingProblems, type Runner } from './runner.ts';
-import { closedPortUrl, startFlakyProxy, type FlakyProxy } from './flaky-proxy.ts';
+import { closedPortUrl, type FlakyProxy } from './flaky-proxy.ts';
+import { startProxiedService, type ProxiedService } from './proxied-service.ts';
 
 describe('the Action against a flaky service', () => {
+  let harness: ProxiedService;
   let svc: TestService;
   let proxy: FlakyProxy;
   let runner: Runner;
   let job: Record<string, string>;
   before(async () => {
-    svc = await startTestService({ policies: { 'webapp/read': BASIC_POLICY } });
-    proxy = await startFlakyProxy(svc.url);
-    runner = await createRunner();
-    job = { ACTIONS_ID_TOKEN_REQUEST_URL: svc.issuer.actionsTokenUrl, ACTIONS_ID_TOKEN_REQUEST_TOKEN: svc.issuer.runtimeToken };
+    harness = await startProxiedService({ 'webapp/read': BASIC_POLICY });
+    ({ svc, proxy, runner, job } = harness);
   });
-  after(async () => {
-    await runner?.close();
-    await proxy?.close();
-    await svc?.close();
-  });
+  after(() => harness?.close());
   beforeEach(() => proxy.reset());
 
-  const inputs = (extra: Record<string, string> = {}) => ({ url: proxy.url, policy: 'webapp/read', audience: 'https://latchkey.test', ...extra });
+  const inputs = (extra: Record<string, string> = {}) => harness.inputs(extra);
 
   const retried: Array<{ name: string; status: number; failures: number; retries: string }> = [
     { name: '503 twice, then 200', status: 503, failures: 2, retries: '3' },

@@ -253,3 +253,36 @@ describe('POST /token across issuers (ATTACKS.md 16)', () => {
     }
   });
 });
+
+describe('POST /token service settings', () => {
+  it('refuses owners outside trust.owners before any policy work, case-insensitively inside it', async () => {
+    const svc = await startTestService({ config: { trust: { owners: ['ACME'] } } });
+    try {
+      const stranger = await svc.post('/token', exchangeParams(await svc.issuer.sign({ repository_owner: 'evil', repository: 'evil/webapp' }), 'webapp/nope'));
+      assert.equal(stranger.body.reason, 'policy_denied', 'refused before the policy lookup (not policy_unknown)');
+      assert.match(String(stranger.body.error_description), /owner "?evil"? is not trusted/);
+      const member = await svc.post('/token', exchangeParams(await svc.issuer.sign(), 'webapp/read'));
+      assert.equal(member.status, 200, JSON.stringify(member.body));
+    } finally {
+      await svc.close();
+    }
+  });
+
+  const modes: Array<{ mode: 'full' | 'none'; shows: RegExp; hides?: RegExp }> = [
+    { mode: 'full', shows: /refs\/heads\/dev.*expected "refs\/heads\/main"/ },
+    { mode: 'none', shows: /does not satisfy the policy/, hides: /refs\/heads/ },
+  ];
+  for (const c of modes) {
+    it(`explain_denials: ${c.mode}`, async () => {
+      const svc = await startTestService({ config: { explain_denials: c.mode } });
+      try {
+        const res = await svc.post('/token', exchangeParams(await svc.issuer.sign({ ref: 'refs/heads/dev' }), 'webapp/read'));
+        assert.equal(res.body.reason, 'policy_denied');
+        assert.match(String(res.body.error_description), c.shows);
+        if (c.hides) assert.doesNotMatch(String(res.body.error_description), c.hides);
+      } finally {
+        await svc.close();
+      }
+    });
+  }
+});

@@ -70,3 +70,13 @@ export async function readAll(store: Store, options?: { afterSeq?: number; pageS
   for await (const record of store.readAudit(options)) records.push(record);
   return records;
 }
+
+/** The error a promise rejects with, or undefined when it resolves. */
+export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}

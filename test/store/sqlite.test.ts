@@ -8,7 +8,7 @@ import { CanonicalizationError } from '../../exchange-service/src/audit/jcs.ts';
 import { isUnavailable, toStoreError } from '../../exchange-service/src/store/sqlite-errors.ts';
 import { openSqliteStore, type SqliteStoreOptions } from '../../exchange-service/src/store/sqlite.ts';
 import { ReplayError, StoreUnavailableError, type Store } from '../../exchange-service/src/store/store.ts';
-import { NOW_MS, NOW_S, makeBody, makeGrantInput, makeTempDir, readAll } from './fixtures.ts';
+import { NOW_MS, NOW_S, makeBody, makeGrantInput, makeTempDir, readAll, rejectionOf } from './fixtures.ts';
 
 const temp = makeTempDir();
 after(() => temp.remove());
@@ -21,14 +21,6 @@ async function freshStore(options: SqliteStoreOptions = {}): Promise<{ store: St
   return { store: await openSqliteStore(path, { now: () => NOW_MS, ...options }), path };
 }
 
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
 
 describe('commitGrant and replay', () => {
   test('the same jti twice: the second is a ReplayError and writes nothing', async () => {

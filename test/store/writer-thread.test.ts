@@ -18,7 +18,7 @@ import { CanonicalizationError } from '../../exchange-service/src/audit/jcs.ts';
 import { createLogger } from '../../exchange-service/src/log.ts';
 import { openSqliteStore, type SqliteStoreOptions } from '../../exchange-service/src/store/sqlite.ts';
 import { ReplayError, StoreUnavailableError, type Store } from '../../exchange-service/src/store/store.ts';
-import { NOW_MS, NOW_S, makeBody, makeGrantInput, makeTempDir, readAll } from './fixtures.ts';
+import { NOW_MS, NOW_S, makeBody, makeGrantInput, makeTempDir, readAll, rejectionOf } from './fixtures.ts';
 
 const temp = makeTempDir();
 after(() => temp.remove());
@@ -44,14 +44,6 @@ function countRows(path: string, table: 'audit' | 'grants' | 'jti'): number {
   }
 }
 
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
 
 describe('a dead writer thread', () => {
   test('a write waiting on a lock when the thread dies: rejected with StoreUnavailableError, nothing written', async () => {
