@@ -95,33 +95,74 @@ async function decide(deps: ExchangeDeps, set: PolicySet, request: TokenRequest,
   if (!repoBudget.allowed) fail('rate_limited', 'rate limit for this repository exceeded', { retryAfter: repoBudget.retryAfter });
   checkTrustedOwner(deps, token);
   const nowSeconds = Math.floor(deps.now() / 1000);
-  if (await timed(deps.metrics.storeSeconds, 'is_replayed', () => deps.store.isReplayed(token.issuer, token.jti, nowSeconds))) fail('token_replayed', 'this subject token was already exchanged');
-
-  const policy = set.policies.get(request.audience);
-  if (policy === undefined || policy.issuer !== token.issuer) fail('policy_unknown', `no policy ${showValue(request.audience)} for this issuer`);
-  decision.policy = policy as CompiledPolicy;
-  return grant(deps, request, context, decision, decision.policy, token, nowSeconds);
+  const replay = replayCheck(deps, token, nowSeconds);
+  let approved: Approved;
+  try {
+    approved = approve(deps, set, request, decision, token);
+  } catch (error) {
+    // The table's order: a replayed token is refused as replayed before anything about a policy.
+    await replay.check();
+    throw error;
+  }
+  if (approved.minter.mintsRemotely) await replay.check();
+  return grant(deps, context, decision, approved, token, nowSeconds);
 }
 
-async function grant(
-  deps: ExchangeDeps, request: TokenRequest, context: RequestContext, decision: Decision,
-  policy: CompiledPolicy, token: VerifiedToken, nowSeconds: number,
-): Promise<Record<string, unknown>> {
+/** What approval settled: the policy, its minter, the granted TTL and scope. */
+interface Approved {
+  policy: CompiledPolicy;
+  minter: Minter;
+  ttl: number;
+  scope: readonly string[] | null;
+}
+
+/**
+ * The replay pre-check (SPEC: `token_replayed` comes before the policy
+ * checks). It reads the store only where its answer matters: before a
+ * denial is reported, and before a remote mint. A local grant relies on the
+ * atomic claim in commitGrant instead, sparing every honest exchange a read.
+ */
+function replayCheck(deps: ExchangeDeps, token: VerifiedToken, nowSeconds: number): { check(): Promise<void> } {
+  let checked = false;
+  return {
+    async check() {
+      if (checked) return;
+      checked = true;
+      if (await timed(deps.metrics.storeSeconds, 'is_replayed', () => deps.store.isReplayed(token.issuer, token.jti, nowSeconds))) {
+        fail('token_replayed', 'this subject token was already exchanged');
+      }
+    },
+  };
+}
+
+/** Everything about the policy, in the table's order; throws the first failure. */
+function approve(deps: ExchangeDeps, set: PolicySet, request: TokenRequest, decision: Decision, token: VerifiedToken): Approved {
+  const found = set.policies.get(request.audience);
+  if (found === undefined || found.issuer !== token.issuer) fail('policy_unknown', `no policy ${showValue(request.audience)} for this issuer`);
+  const policy = found as CompiledPolicy;
+  decision.policy = policy;
   const evaluation = evaluatePolicy(policy, token.claims);
   if (!evaluation.granted) fail('policy_denied', describeDenial(evaluation, deps.explainDenials));
-  const minter = deps.minters.get(policy.grant.kind);
-  if (minter === undefined) fail('upstream_unavailable', `${policy.grant.kind} grants are not enabled on this service`);
-  const kind = minter as Minter;
-  if (request.requested_token_type !== undefined && !kind.tokenTypes.includes(request.requested_token_type)) {
-    fail('token_type', `policy "${policy.name}" issues ${kind.tokenTypes[0]}, not ${showValue(request.requested_token_type)}`);
+  const registered = deps.minters.get(policy.grant.kind);
+  if (registered === undefined) fail('upstream_unavailable', `${policy.grant.kind} grants are not enabled on this service`);
+  const minter = registered as Minter;
+  if (request.requested_token_type !== undefined && !minter.tokenTypes.includes(request.requested_token_type)) {
+    fail('token_type', `policy "${policy.name}" issues ${minter.tokenTypes[0]}, not ${showValue(request.requested_token_type)}`);
   }
   const ttl = grantedTtl(policy, request.ttl);
   const scope = grantedScope(policy, request.scope);
   if (policy.justification === 'required' && (request.justification ?? '').trim() === '') {
     fail('justification_required', `policy "${policy.name}" requires a justification`);
   }
+  return { policy, minter, ttl, scope };
+}
+
+async function grant(
+  deps: ExchangeDeps, context: RequestContext, decision: Decision, approved: Approved, token: VerifiedToken, nowSeconds: number,
+): Promise<Record<string, unknown>> {
+  const { policy, minter, ttl, scope } = approved;
   const grantId = randomUUID();
-  const credential = await kind.mint({ grantId, policy, token, ttl, scope, now: nowSeconds });
+  const credential = await minter.mint({ grantId, policy, token, ttl, scope, now: nowSeconds });
   const expiresAt = nowSeconds + ttl;
   const record = auditBody(context, decision, 'granted', null, deps.now());
   record.grant = auditGrant(grantId, policy, credential, scope, ttl, expiresAt);

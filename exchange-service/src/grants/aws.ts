@@ -72,6 +72,7 @@ export function createAwsMinter(options: AwsMinterOptions): Minter {
   return {
     kind: 'aws',
     tokenTypes: [AWS_CREDENTIALS_TOKEN_TYPE],
+    mintsRemotely: true,
     async mint(request: MintRequest): Promise<MintedCredential> {
       const { policy, grantId } = request;
       if (policy.grant.kind !== 'aws') throw new Error(`aws minter given a ${policy.grant.kind} grant`);

@@ -33,5 +33,12 @@ export interface Minter {
   readonly kind: CompiledPolicy['grant']['kind'];
   /** The `issued_token_type` this kind returns; `requested_token_type` must agree. */
   readonly tokenTypes: readonly string[];
+  /**
+   * True when minting calls out (STS, GitHub) and leaves a trace there: the
+   * exchange then refuses a replayed subject token before minting. A local
+   * minter (a signature) needs no such read; the atomic claim when the grant
+   * is committed refuses the replay, and the credential is discarded.
+   */
+  readonly mintsRemotely: boolean;
   mint(request: MintRequest): Promise<MintedCredential>;
 }
