@@ -117,6 +117,25 @@ describe('POST /token', () => {
     for (const r of results.filter((r) => r.status !== 200)) assert.equal(r.body.reason, 'token_replayed');
   });
 
+  // Once exchanged, a token is refused as replayed before anything about a policy (the table's order),
+  // whether the replay would otherwise be granted, denied, unknown or over a limit.
+  const replays: Array<{ name: string; audience: string; extra?: Record<string, string> }> = [
+    { name: 'the same policy again', audience: 'webapp/read' },
+    { name: 'a policy that does not exist', audience: 'webapp/nothing-here' },
+    { name: 'a policy whose conditions it fails', audience: 'webapp/justified', extra: { ttl: '99999' } },
+    { name: 'a request over the policy’s limits', audience: 'webapp/read', extra: { scope: 'admin' } },
+  ];
+  for (const replay of replays) {
+    it(`refuses a replayed token as token_replayed when sent to ${replay.name}`, async () => {
+      const token = await svc.issuer.sign();
+      const first = await svc.post('/token', exchangeParams(token, 'webapp/read'));
+      assert.equal(first.status, 200, JSON.stringify(first.body));
+      const again = await svc.post('/token', exchangeParams(token, replay.audience, replay.extra));
+      assert.equal(again.status, 400);
+      assert.equal(again.body.reason, 'token_replayed', JSON.stringify(again.body));
+    });
+  }
+
   it('refuses a repeated form parameter', async () => {
     const token = await svc.issuer.sign();
     const body = `${new URLSearchParams(exchangeParams(token, 'webapp/read')).toString()}&audience=webapp%2Fother`;
