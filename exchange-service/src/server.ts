@@ -19,7 +19,8 @@ import { loadSigningKeys } from './grants/signing-keys.ts';
 import { createTokenMinter } from './grants/token.ts';
 import { createAwsMinter } from './grants/aws.ts';
 import type { Minter } from './grants/minter.ts';
-import { devIssuerUrl, loadDevIssuerKey } from './dev/issuer.ts';
+import { DEV_ISSUER_PATHS, devIssuerUrl, devStaticKeys, loadDevIssuerKey } from './dev/issuer.ts';
+import { devIssuerRoutes } from './routes/dev-issuer.ts';
 import { createPolicyHolder } from './policy-holder.ts';
 
 export interface ServerOptions {
@@ -60,7 +61,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     now,
     maxTokenBytes: config.limits.max_token_bytes,
     onJwksFetch: (issuer, outcome) => metrics.jwksFetches.inc({ issuer, outcome }),
-    ...(devKey !== undefined ? { staticKeys: { dev: { keys: [devKey.publicJwk as JsonWebKey] } } } : {}),
+    ...(devKey !== undefined ? { staticKeys: devStaticKeys(config.issuers, config.public_url, devKey.publicJwk) } : {}),
   });
   const minters = new Map<string, Minter>([
     ['token', createTokenMinter({ issuer: config.public_url, signingKey: () => signing.active })],
@@ -98,6 +99,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     },
     devIssuer: devKey === undefined ? undefined : { url: devIssuerUrl(config.public_url), jwks: { keys: [devKey.publicJwk] } },
   });
+  // The second dev issuer, GHES-shaped (SPEC §7: npm start configures every issuer the shipped examples name).
+  if (devKey !== undefined) app.route(DEV_ISSUER_PATHS.ghes, devIssuerRoutes({ url: devIssuerUrl(config.public_url, 'ghes'), jwks: { keys: [devKey.publicJwk] } }));
   const purge = setInterval(() => {
     store.purgeExpired(Math.floor(now() / 1000)).catch((error: unknown) => logger.warn('replay purge failed', { error }));
   }, 60_000);

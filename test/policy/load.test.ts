@@ -234,8 +234,8 @@ describe('policy set version from git', () => {
 
 describe('the shipped examples', () => {
   const examples = join(import.meta.dirname, '../../policies');
-  it('load for a service with the dev issuer, and hello grants a default dev token', async () => {
-    const set = await loadPolicies(examples, { issuers: { github: { kind: 'github' }, dev: { kind: 'github' } }, maxTtl: 3600 });
+  it('load for a service with the dev issuers, and hello grants a default dev token', async () => {
+    const set = await loadPolicies(examples, { issuers: { github: { kind: 'github' }, dev: { kind: 'github' }, ghes: { kind: 'github' } }, maxTtl: 3600 });
     const hello = set.policies.get('examples/hello');
     assert.ok(hello, [...set.policies.keys()].join(', '));
     assert.equal(hello.issuer, 'dev');
@@ -247,7 +247,7 @@ describe('the shipped examples', () => {
   });
 
   it('deploy-with-justification requires a justification and the production environment', async () => {
-    const set = await loadPolicies(examples, { issuers: { dev: { kind: 'github' } } });
+    const set = await loadPolicies(examples, { issuers: { dev: { kind: 'github' }, ghes: { kind: 'github' } } });
     const deploy = set.policies.get('examples/deploy-with-justification')!;
     assert.equal(deploy.justification, 'required');
     const claims = defaultDevClaims(1_800_000_000);
@@ -255,7 +255,7 @@ describe('the shipped examples', () => {
     assert.equal(evaluatePolicy(deploy, { ...claims, environment: 'production' }).granted, true);
   });
 
-  it('are refused by a service without the dev issuer', async () => {
-    await assert.rejects(loadPolicies(examples, { issuers: { github: { kind: 'github' } } }), (error: unknown) => error instanceof PolicyLoadError && error.problems.every((p) => /issuer "dev" is not configured/.test(p.message)));
+  it('are refused by a service without the dev issuers', async () => {
+    await assert.rejects(loadPolicies(examples, { issuers: { github: { kind: 'github' } } }), (error: unknown) => error instanceof PolicyLoadError && error.problems.every((p) => /issuer "(dev|ghes)" is not configured/.test(p.message)));
   });
 });

@@ -1,14 +1,15 @@
 /**
- * `latchkey dev token`: prints a GitHub-shaped token signed by the dev issuer
- * (SPEC §7), for trying an exchange against `npm start` with curl.
+ * `latchkey dev token`: prints a GitHub-shaped token signed by a dev issuer
+ * (SPEC §7; `dev` unless `--issuer ghes`), for trying an exchange against
+ * `npm start` with curl.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, serviceAudience } from '../config.ts';
-import { devIssuerUrl, loadDevIssuerKey, signDevToken } from '../dev/issuer.ts';
+import { DEV_ISSUER_NAMES, devIssuerUrl, isDevIssuerName, loadDevIssuerKey, signDevToken } from '../dev/issuer.ts';
 import type { CliIo } from './main.ts';
 
-const USAGE = 'usage: latchkey dev token [--config FILE] [--claims JSON|@FILE] [--claim NAME=VALUE]... [--audience AUD]\n';
+const USAGE = 'usage: latchkey dev token [--config FILE] [--issuer dev|ghes] [--claims JSON|@FILE] [--claim NAME=VALUE]... [--audience AUD]\n';
 
 /** Parses `--claims` (JSON or @file) and repeated `--claim name=value` into one object. */
 export function parseClaimArgs(claims: string | undefined, pairs: string[]): Record<string, unknown> {
@@ -37,13 +38,18 @@ export async function runDevCommand(args: string[], io: CliIo): Promise<number> 
   try {
     const { values } = parseArgs({
       args: rest,
-      options: { config: { type: 'string' }, claims: { type: 'string' }, claim: { type: 'string', multiple: true }, audience: { type: 'string' } },
+      options: {
+        config: { type: 'string' }, issuer: { type: 'string', default: 'dev' }, claims: { type: 'string' },
+        claim: { type: 'string', multiple: true }, audience: { type: 'string' },
+      },
     });
+    const issuer = values.issuer;
+    if (!isDevIssuerName(issuer)) throw new Error(`--issuer must be one of ${DEV_ISSUER_NAMES.join(', ')}, not ${JSON.stringify(issuer)}`);
     const config = loadConfig({ file: values.config, env: io.env });
     const claims = parseClaimArgs(values.claims, values.claim ?? []);
     const key = await loadDevIssuerKey(config.signing.keys_dir);
     if (key === undefined) throw new Error('no dev issuer key');
-    const token = await signDevToken({ key, issuer: devIssuerUrl(config.public_url), audience: values.audience ?? serviceAudience(config), claims });
+    const token = await signDevToken({ key, issuer: devIssuerUrl(config.public_url, issuer), audience: values.audience ?? serviceAudience(config), claims });
     io.stdout.write(`${token}\n`);
     return 0;
   } catch (error) {

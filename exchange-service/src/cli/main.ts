@@ -16,11 +16,14 @@ export const USAGE = `usage: latchkey <command>
 
   serve [--config FILE] [--dev]      run the exchange service
   audit verify [--store URL]         recompute the audit hash chain (exit 0 intact, 1 broken)
-  policy check [DIR] [--config FILE] [--format text|json|github]
-                                     validate every policy file as the service would load it
+  policy check [DIR] [--config FILE] [--format text|json|github] [--strict]
+                                     validate and lint every policy file as the service would load it
+  policy explain [DIR] (--claims FILE | --token JWT) [--policy NAME] [--config FILE] [--format text|json]
+                                     evaluate claims against the policies, condition by condition
+  policy diff BASE [HEAD] [DIR]      what access changes between two git revisions (Markdown)
   policy schema                      print the policy JSON Schema
-  dev token [--claims JSON|@FILE] [--claim NAME=VALUE]...
-                                     print a token from the dev issuer (for serve --dev)
+  dev token [--issuer dev|ghes] [--claims JSON|@FILE] [--claim NAME=VALUE]...
+                                     print a token from a dev issuer (for serve --dev)
 `;
 
 /** Runs the CLI and resolves with the exit code. */

@@ -10,13 +10,18 @@ import { startServer } from '../server.ts';
 import { devIssuerUrl } from '../dev/issuer.ts';
 import type { CliIo } from './main.ts';
 
-/** Adds the dev issuer to a loopback configuration, or explains why it cannot. */
+/**
+ * Adds the dev issuers to a loopback configuration, or explains why it
+ * cannot: `dev`, and `ghes` (a stand-in for a GitHub Enterprise Server, so
+ * the shipped GHES example loads) unless the configuration names its own `ghes`.
+ */
 export function withDevIssuer(config: Config): Config {
   if (!isLoopbackHost(config.listen.host)) {
     throw new ConfigError(`--dev is refused unless the service listens on loopback (listen.host is "${config.listen.host}")`);
   }
-  const dev = IssuerConfig.parse({ url: devIssuerUrl(config.public_url), kind: 'github' });
-  return { ...config, issuers: { ...config.issuers, dev } };
+  const dev = IssuerConfig.parse({ url: devIssuerUrl(config.public_url, 'dev'), kind: 'github' });
+  const ghes = config.issuers.ghes ?? IssuerConfig.parse({ url: devIssuerUrl(config.public_url, 'ghes'), kind: 'github' });
+  return { ...config, issuers: { ...config.issuers, dev, ghes } };
 }
 
 /** Runs `serve`; resolves with the exit code after a clean shutdown. */

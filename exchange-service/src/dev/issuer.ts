@@ -1,17 +1,44 @@
 /**
- * The dev issuer (SPEC §7): an OIDC issuer served by the service itself at
- * `/dev/oidc`, whose RS256 key lives in the keys folder so that
- * `latchkey dev token` (another process) can sign GitHub-shaped tokens for it.
+ * The dev issuers (SPEC §7): OIDC issuers served by the service itself,
+ * `dev` at `/dev/oidc` and `ghes` at `/dev/ghes/_services/token` (the path
+ * shape of a GitHub Enterprise Server's issuer, `https://HOST/_services/token`),
+ * so that every issuer the shipped examples name works under `npm start`.
+ * Both sign with one RS256 key that lives in the keys folder, so that
+ * `latchkey dev token` (another process) can sign GitHub-shaped tokens.
  */
 import { randomUUID, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { SignJWT } from 'jose';
+import { SignJWT, type JWK } from 'jose';
 import { createKeyFile, readKeyFile, type SigningKey } from '../grants/signing-keys.ts';
 
 const KEY_FILE = 'dev-issuer.json';
 
+/** The dev issuers' names, as the service config and policies spell them. */
+export const DEV_ISSUER_NAMES = ['dev', 'ghes'] as const;
+/** A dev issuer's name. */
+export type DevIssuerName = (typeof DEV_ISSUER_NAMES)[number];
+
+/** Where each dev issuer is served, below the service's public URL. */
+export const DEV_ISSUER_PATHS: Readonly<Record<DevIssuerName, string>> = {
+  dev: '/dev/oidc',
+  ghes: '/dev/ghes/_services/token',
+};
+
 /** The dev issuer's URL for a service at `publicUrl`. */
-export const devIssuerUrl = (publicUrl: string): string => `${publicUrl.replace(/\/+$/, '')}/dev/oidc`;
+export const devIssuerUrl = (publicUrl: string, name: DevIssuerName = 'dev'): string => `${publicUrl.replace(/\/+$/, '')}${DEV_ISSUER_PATHS[name]}`;
+
+/** True for the name of a dev issuer. */
+export const isDevIssuerName = (name: string): name is DevIssuerName => (DEV_ISSUER_NAMES as readonly string[]).includes(name);
+
+/**
+ * The verifier's static keys for the dev issuers the configuration names at
+ * their dev URLs (an issuer of the same name configured elsewhere, such as a
+ * real GHES, keeps its own JWKS).
+ */
+export function devStaticKeys(issuers: Readonly<Record<string, { url: string }>>, publicUrl: string, publicJwk: JWK): Record<string, { keys: JsonWebKey[] }> {
+  const names = DEV_ISSUER_NAMES.filter((name) => issuers[name]?.url === devIssuerUrl(publicUrl, name));
+  return Object.fromEntries(names.map((name) => [name, { keys: [publicJwk as JsonWebKey] }]));
+}
 
 /** Loads the dev issuer key, creating it on first use. */
 export async function loadDevIssuerKey(keysDir: string, create = true): Promise<SigningKey | undefined> {
