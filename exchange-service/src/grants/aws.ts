@@ -13,7 +13,7 @@
  * partial credential is ever returned).
  */
 import { createHash } from 'node:crypto';
-import { AssumeRoleCommand, STSClient, type AssumeRoleCommandInput, type AssumeRoleCommandOutput, type Tag } from '@aws-sdk/client-sts';
+import type { AssumeRoleCommandInput, AssumeRoleCommandOutput, STSClient, Tag } from '@aws-sdk/client-sts';
 import { OAuthError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { claimText } from '../audit/build.ts';
@@ -58,11 +58,32 @@ interface CallSettings {
   logger: Logger;
 }
 
-/** Creates the minter for `aws` grants. */
-export function createAwsMinter(options: AwsMinterOptions): Minter {
+/** One AssumeRole call on the SDK's client, abortable. */
+type SendAssumeRole = (input: AssumeRoleCommandInput, signal: AbortSignal) => Promise<AssumeRoleCommandOutput>;
+
+/**
+ * Loads the AWS SDK and builds the client. Deferred to the first `aws`
+ * grant: a service that issues only tokens never loads the SDK (about
+ * 20 MB of resident memory).
+ */
+async function connectSts(options: AwsMinterOptions): Promise<SendAssumeRole> {
+  const sdk = await import('@aws-sdk/client-sts');
   const endpoint = options.endpoint ?? undefined;
   // maxAttempts 1: retries are ours, so they are bounded by one budget and classified by STS code.
-  const client = options.client ?? new STSClient({ region: options.region, maxAttempts: 1, ...(endpoint === undefined ? {} : { endpoint }) });
+  const client = options.client ?? new sdk.STSClient({ region: options.region, maxAttempts: 1, ...(endpoint === undefined ? {} : { endpoint }) });
+  return (input, signal) => client.send(new sdk.AssumeRoleCommand(input), { abortSignal: signal });
+}
+
+/** Creates the minter for `aws` grants. */
+export function createAwsMinter(options: AwsMinterOptions): Minter {
+  let connecting: Promise<SendAssumeRole> | undefined;
+  const sts = (): Promise<SendAssumeRole> => {
+    connecting ??= connectSts(options).catch((error: unknown) => {
+      connecting = undefined; // a later grant tries again
+      throw error;
+    });
+    return connecting;
+  };
   const settings: CallSettings = {
     timeoutMs: options.timeoutMs ?? 10_000,
     maxAttempts: Math.max(1, options.maxAttempts ?? 3),
@@ -81,7 +102,7 @@ export function createAwsMinter(options: AwsMinterOptions): Minter {
       }
       const input = buildAssumeRoleInput(request, policy.grant, settings.logger);
       const log = settings.logger.child({ grant_id: grantId, role_arn: input.RoleArn });
-      const { output, attempts } = await assumeRole(client, input, { ...settings, logger: log });
+      const { output, attempts } = await assumeRole(await sts(), input, { ...settings, logger: log });
       const credential = toCredential(output, policy.grant.region ?? options.region, attempts);
       log.info('aws session issued', { session_name: input.RoleSessionName, source_identity: input.SourceIdentity ?? null, access_key_id: credential.access_key_id, attempts });
       return {
@@ -138,12 +159,12 @@ function sessionTags(request: MintRequest, grant: AwsGrant, logger: Logger): Tag
 }
 
 /** One AssumeRole with bounded retries of transient failures, all within `timeoutMs`. */
-async function assumeRole(client: STSClient, input: AssumeRoleCommandInput, settings: CallSettings): Promise<{ output: AssumeRoleCommandOutput; attempts: number }> {
+async function assumeRole(send: SendAssumeRole, input: AssumeRoleCommandInput, settings: CallSettings): Promise<{ output: AssumeRoleCommandOutput; attempts: number }> {
   const deadline = settings.now() + settings.timeoutMs;
   for (let attempt = 1; ; attempt += 1) {
     const remaining = deadline - settings.now();
     if (remaining <= 0) throw timedOut(settings, attempt - 1);
-    const result = await sendWithin(client, input, remaining);
+    const result = await sendWithin(send, input, remaining);
     if (result.ok) return { output: result.output, attempts: attempt };
     if (result.timedOut) throw timedOut(settings, attempt);
     const failure = classify(result.error);
@@ -165,7 +186,7 @@ type SendResult = { ok: true; output: AssumeRoleCommandOutput } | { ok: false; t
  * Sends once, giving up after `ms`: the request is aborted and, whatever the
  * SDK is doing (resolving credentials included), the caller moves on.
  */
-async function sendWithin(client: STSClient, input: AssumeRoleCommandInput, ms: number): Promise<SendResult> {
+async function sendWithin(send: SendAssumeRole, input: AssumeRoleCommandInput, ms: number): Promise<SendResult> {
   const abort = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<SendResult>((resolve) => {
@@ -174,7 +195,7 @@ async function sendWithin(client: STSClient, input: AssumeRoleCommandInput, ms: 
       resolve({ ok: false, timedOut: true, error: undefined });
     }, ms);
   });
-  const sent = client.send(new AssumeRoleCommand(input), { abortSignal: abort.signal }).then(
+  const sent = send(input, abort.signal).then(
     (output): SendResult => ({ ok: true, output }),
     (error: unknown): SendResult => ({ ok: false, timedOut: abort.signal.aborted, error }),
   );
