@@ -57,7 +57,7 @@ describe('examples and README snippets', () => {
 
   const files = readdirSync(new URL('examples/workflows', root)).filter((name) => name.endsWith('.yml'));
   it('has both example workflows', () => {
-    assert.deepEqual(files.sort(), ['deploy-aws.yml', 'internal-token.yml']);
+    assert.deepEqual(files.sort(), ['deploy-aws.yml', 'internal-token.yml', 'policy-review.yml']);
   });
 
   for (const file of files) {

@@ -4,7 +4,7 @@
  * Every object is strict, so a typo (`subjet:`) is an error instead of a
  * silently dropped condition.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseDuration } from '../duration.ts';
 
 /** What duration text looks like (`30s`, `10m`, `1h`, `1h30m`); the JSON Schema carries it as `pattern`. */

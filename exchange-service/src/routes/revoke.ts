@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { Hono } from 'hono';
 import { decodeJwt } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AppEnv } from '../app.ts';
 import { claimText } from '../audit/build.ts';
 import type { AuditRecordBody } from '../audit/record.ts';

@@ -3,7 +3,7 @@
  * before parsing (a lying or absent Content-Length cannot get past the cap),
  * form or JSON, every parameter a single string, then one zod schema.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { OAuthError, fail } from '../errors.ts';
 
 export const TokenRequest = z.object({
