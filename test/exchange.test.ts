@@ -29,7 +29,7 @@ function faultyStore(inner: Store, state: { down: boolean }): Store {
 }
 
 describe('exchange with a failing store', () => {
-  it('answers 503 store_unavailable with no credential, logs the record, and recovers', async () => {
+  it('ATTACKS 27: answers 503 store_unavailable with no credential, logs the record, and recovers', async () => {
     const state = { down: false };
     const svc = await startTestService({ wrapStore: (store) => faultyStore(store, state) });
     try {

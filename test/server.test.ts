@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { startTestService, exchangeParams, BASIC_POLICY } from './support/service.ts';
 
 describe('service lifecycle', () => {
-  it('remembers an exchanged token across a restart', async () => {
+  it('ATTACKS 9: remembers an exchanged token across a restart', async () => {
     const svc = await startTestService();
     try {
       const token = await svc.issuer.sign();
@@ -23,7 +23,7 @@ describe('service lifecycle', () => {
     }
   });
 
-  it('keeps the last good policy set when a reload is invalid, and says so', async () => {
+  it('ATTACKS 23: keeps the last good policy set when a reload is invalid, and says so', async () => {
     const svc = await startTestService();
     try {
       await writeFile(join(svc.policiesDir, 'webapp/broken.yaml'), 'version: 1\nsubjet: {}\n');

@@ -4,7 +4,7 @@
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseDuration } from './duration.ts';
 
 /** A string field that also accepts a YAML/env number (`bearer: 12345`). */
@@ -75,7 +75,35 @@ export const Config = z.strictObject({
   }),
   trust: z.strictObject({ owners: z.array(text).optional() }).default({}),
   policies: z.strictObject({ dir: text.default('./policies'), watch: z.boolean().default(true) }).default({ dir: './policies', watch: true }),
-  store: z.strictObject({ url: text.default('sqlite:./data/latchkey.db') }).default({ url: 'sqlite:./data/latchkey.db' }),
+  /** `url` picks the engine (SPEC §4); the rest applies to postgres:// stores only. */
+  store: z
+    .strictObject({
+      url: text.default('sqlite:./data/latchkey.db'),
+      /** Connections per replica. */
+      pool: z.strictObject({ max: z.coerce.number().int().min(1).max(1000).default(10) }).default({ max: 10 }),
+      /** Server-side limit per statement, including a chain write's wait for the head lock. */
+      statement_timeout: duration.default(5),
+      connect_timeout: duration.default(5),
+      /** TLS to the database (managed PostgreSQL); the URL's `sslmode` applies when this is off. */
+      tls: z
+        .strictObject({
+          enabled: z.boolean().default(false),
+          /** PEM CA bundle to trust instead of Node's bundled roots. */
+          ca_file: text.nullable().default(null),
+          /** false encrypts without checking who answers: for testing only. */
+          reject_unauthorized: z.boolean().default(true),
+        })
+        .default({ enabled: false, ca_file: null, reject_unauthorized: true }),
+    })
+    .superRefine((store, ctx) => {
+      if (!store.tls.enabled && (store.tls.ca_file !== null || !store.tls.reject_unauthorized)) {
+        ctx.addIssue({ code: 'custom', path: ['tls', 'enabled'], message: 'store.tls.ca_file and store.tls.reject_unauthorized take effect only with store.tls.enabled: true' });
+      }
+    })
+    .default({
+      url: 'sqlite:./data/latchkey.db', pool: { max: 10 }, statement_timeout: 5, connect_timeout: 5,
+      tls: { enabled: false, ca_file: null, reject_unauthorized: true },
+    }),
   signing: z.strictObject({ keys_dir: text.default('./data/keys') }).default({ keys_dir: './data/keys' }),
   aws: z
     .strictObject({ region: text.default('us-east-1'), endpoint: z.string().url().nullable().default(null) })
@@ -87,10 +115,43 @@ export const Config = z.strictObject({
       per_client_ip_per_minute: z.coerce.number().int().min(0).default(600),
       max_body_bytes: z.coerce.number().int().min(1024).default(64 * 1024),
       max_token_bytes: z.coerce.number().int().min(1024).default(16 * 1024),
+      /** The whole request (headers and body) must arrive within this, or the client gets 408 and is cut off. */
+      request_timeout: duration.default(30),
+      /** The request line and headers must arrive within this (at most request_timeout). */
+      headers_timeout: duration.default(10),
+      /** Connections open at once; more are closed as they are accepted. */
+      max_connections: z.coerce.number().int().min(1).default(1024),
+      /** Request line plus headers, in bytes; larger requests get 431 (Node's default is 16 KiB). */
+      max_header_bytes: z.coerce.number().int().min(1024).max(1024 * 1024).default(16 * 1024),
     })
-    .default({ max_ttl: 3600, per_repository_per_minute: 120, per_client_ip_per_minute: 600, max_body_bytes: 65536, max_token_bytes: 16384 }),
+    .superRefine((limits, ctx) => {
+      if (limits.headers_timeout > limits.request_timeout) {
+        ctx.addIssue({ code: 'custom', path: ['headers_timeout'], message: `must not be longer than limits.request_timeout (${limits.request_timeout}s)` });
+      }
+    })
+    .default({
+      max_ttl: 3600, per_repository_per_minute: 120, per_client_ip_per_minute: 600, max_body_bytes: 65536, max_token_bytes: 16384,
+      request_timeout: 30, headers_timeout: 10, max_connections: 1024, max_header_bytes: 16384,
+    }),
   explain_denials: z.enum(['conditions', 'full', 'none']).default('conditions'),
-  audit: z.strictObject({ stdout: z.boolean().default(false) }).default({ stdout: false }),
+  audit: z
+    .strictObject({
+      stdout: z.boolean().default(false),
+      /** How often the chain head is signed when it moved (SPEC §5 checkpoints); 0 turns checkpoints off. */
+      checkpoint_interval: z
+        .union([z.string(), z.number().int().min(0)])
+        .transform((value, ctx) => {
+          if (value === 0 || value === '0' || value === '0s') return 0;
+          const parsed = duration.safeParse(value);
+          if (parsed.success) return parsed.data;
+          ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration (use 30s, 10m, 1h; 0 turns checkpoints off)` });
+          return z.NEVER;
+        })
+        .default(300),
+      /** Also append every checkpoint (one JWS per line) to this file; its folder must exist. */
+      checkpoint_file: text.optional(),
+    })
+    .default({ stdout: false, checkpoint_interval: 300 }),
   introspection: z.strictObject({ bearer: text.nullable().default(null) }).default({ bearer: null }),
   log: z.strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).default({ level: 'info' }),
 });

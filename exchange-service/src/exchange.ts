@@ -16,7 +16,7 @@ import type { TokenVerifier, VerifiedToken } from './oidc/verify.ts';
 import type { Minter, MintedCredential } from './grants/minter.ts';
 import { timed, type Metrics } from './metrics.ts';
 import type { Logger } from './log.ts';
-import type { RateLimiter } from './rate-limit.ts';
+import type { RateDecision, RateLimiter } from './rate-limit.ts';
 import type { TokenRequest } from './routes/token-request.ts';
 import type { Config } from './config.ts';
 
@@ -79,19 +79,20 @@ export function createExchange(deps: ExchangeDeps): Exchange {
 async function decide(deps: ExchangeDeps, set: PolicySet, request: TokenRequest, context: RequestContext, decision: Decision): Promise<Record<string, unknown>> {
   if (request.grant_type !== TOKEN_EXCHANGE) fail('grant_type', `grant_type must be ${TOKEN_EXCHANGE}`);
   const ipKey = `ip:${context.clientIp ?? 'unknown'}`;
-  const ipBudget = deps.clientIpLimiter.peek(ipKey);
+  const ipBudget = await limit(deps.clientIpLimiter.peek(ipKey));
   if (!ipBudget.allowed) fail('rate_limited', 'too many failed requests from this address', { retryAfter: ipBudget.retryAfter });
   let token: VerifiedToken;
   try {
     token = await deps.verifier.verify(request.subject_token);
   } catch (error) {
-    // Requests that fail verification spend the client IP's budget, never a repository's.
-    deps.clientIpLimiter.hit(ipKey);
+    // Requests that fail verification spend the client IP's budget, never a repository's. If the
+    // count cannot be stored, the verification failure is still the answer.
+    await deps.clientIpLimiter.hit(ipKey).catch(() => undefined);
     throw error;
   }
   decision.token = token;
   const repository = claimText(token.claims.repository_id) ?? claimText(token.claims.repository) ?? token.issuer;
-  const repoBudget = deps.repositoryLimiter.hit(`${token.issuer}:${repository}`);
+  const repoBudget = await limit(deps.repositoryLimiter.hit(`${token.issuer}:${repository}`));
   if (!repoBudget.allowed) fail('rate_limited', 'rate limit for this repository exceeded', { retryAfter: repoBudget.retryAfter });
   checkTrustedOwner(deps, token);
   const nowSeconds = Math.floor(deps.now() / 1000);
@@ -106,6 +107,15 @@ async function decide(deps: ExchangeDeps, set: PolicySet, request: TokenRequest,
   }
   if (approved.minter.mintsRemotely) await replay.check();
   return grant(deps, context, decision, approved, token, nowSeconds);
+}
+
+/** A limiter's answer; counters live in the store, so a store that cannot count is a 503 like any other store failure. */
+async function limit(decision: Promise<RateDecision>): Promise<RateDecision> {
+  try {
+    return await decision;
+  } catch (error) {
+    throw storeError(error);
+  }
 }
 
 /** What approval settled: the policy, its minter, the granted TTL and scope. */

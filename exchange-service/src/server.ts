@@ -4,7 +4,7 @@
  * and the HTTP server. Returns a handle that reloads and drains.
  */
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import type { Server, ServerOptions as HttpServerOptions } from 'node:http';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.ts';
 import { serviceAudience, type Config } from './config.ts';
@@ -12,7 +12,7 @@ import { createExchange } from './exchange.ts';
 import { createMetrics } from './metrics.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { createLogger, type Logger } from './log.ts';
-import { openStore } from './store/open.ts';
+import { openStore, storeOptionsFromConfig } from './store/open.ts';
 import type { Store } from './store/store.ts';
 import { createTokenVerifier } from './oidc/verify.ts';
 import { loadSigningKeys } from './grants/signing-keys.ts';
@@ -22,6 +22,7 @@ import type { Minter } from './grants/minter.ts';
 import { DEV_ISSUER_PATHS, devIssuerUrl, devStaticKeys, loadDevIssuerKey } from './dev/issuer.ts';
 import { devIssuerRoutes } from './routes/dev-issuer.ts';
 import { createPolicyHolder } from './policy-holder.ts';
+import { startAuditCheckpoints } from './audit/checkpoint-timer.ts';
 
 export interface ServerOptions {
   /** Adds the dev issuer (SPEC §7); refused unless listening on loopback. */
@@ -50,7 +51,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const metrics = createMetrics({ processMetrics: true });
   const issuerKinds = Object.fromEntries(Object.entries(config.issuers).map(([name, issuer]) => [name, { kind: issuer.kind }]));
   const policies = await createPolicyHolder({ dir: config.policies.dir, watch: config.policies.watch, issuers: issuerKinds, maxTtl: config.limits.max_ttl, metrics, logger });
-  const opened = await openStore(config.store.url, { logger });
+  const opened = await openStore(config.store.url, { logger, ...storeOptionsFromConfig(config.store) });
   const store = options.wrapStore ? options.wrapStore(opened) : opened;
   const signing = await loadSigningKeys(config.signing.keys_dir);
   const devKey = options.dev ? await loadDevIssuerKey(config.signing.keys_dir) : undefined;
@@ -73,8 +74,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     policies: policies.current,
     explainDenials: config.explain_denials,
     trustedOwners: config.trust.owners,
-    repositoryLimiter: createRateLimiter({ limit: config.limits.per_repository_per_minute, now }),
-    clientIpLimiter: createRateLimiter({ limit: config.limits.per_client_ip_per_minute, now }),
+    // Counted in the store (shared between replicas on PostgreSQL), never through a test's wrapped store.
+    repositoryLimiter: createRateLimiter({ limit: config.limits.per_repository_per_minute, counters: opened, now }),
+    clientIpLimiter: createRateLimiter({ limit: config.limits.per_client_ip_per_minute, counters: opened, now }),
     onAudit: config.audit.stdout ? (record) => auditStream.write(`${JSON.stringify(record)}\n`) : undefined,
   });
   const onGrantAudit = config.audit.stdout ? (record: object) => auditStream.write(`${JSON.stringify(record)}\n`) : undefined;
@@ -105,8 +107,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     store.purgeExpired(Math.floor(now() / 1000)).catch((error: unknown) => logger.warn('replay purge failed', { error }));
   }, 60_000);
   purge.unref();
+  const checkpoints = startAuditCheckpoints({
+    store, audit: config.audit, signingKey: () => signing.active, issuer: config.public_url,
+    policySetVersion: () => policies.current().version, logger, now,
+  });
 
-  const server = await listen(app.fetch, config.listen.host, config.listen.port);
+  const server = await listen(app.fetch, config.listen.host, config.listen.port, config.limits);
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${port}`;
   logger.info('listening', { url, policies: policies.current().policies.size, policy_set_version: policies.current().version, store: store.engine, dev: options.dev === true });
@@ -118,23 +124,47 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       clearInterval(purge);
       policies.close();
       await new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        // close() ends only the connections idle right now; one that finishes its request later would
+        // stay open until the client's keep-alive ends it, so sweep until every connection is gone.
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
+        server.close(() => {
+          clearInterval(sweep);
+          resolve();
+        });
         server.closeIdleConnections();
       });
       verifier.close();
+      await checkpoints.stop(); // the last checkpoint, after in-flight requests finished
       await store.close();
       logger.info('stopped');
     },
   };
 }
 
-function listen(fetch: Parameters<typeof serve>[0]['fetch'], hostname: string, port: number): Promise<Server> {
+function listen(fetch: Parameters<typeof serve>[0]['fetch'], hostname: string, port: number, limits: Config['limits']): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname, port }) as Server;
+    const server = serve({ fetch, hostname, port, serverOptions: httpServerOptions(limits) }) as Server;
+    server.maxConnections = limits.max_connections;
     server.once('error', reject);
     server.once('listening', () => {
       server.off('error', reject);
       resolve(server);
     });
   });
+}
+
+/**
+ * The HTTP server's own limits (config `limits`): a client that sends its
+ * headers or body too slowly gets 408 and is cut off; oversized headers get 431.
+ */
+function httpServerOptions(limits: Config['limits']): HttpServerOptions {
+  const requestTimeout = limits.request_timeout * 1000;
+  const headersTimeout = Math.min(limits.headers_timeout * 1000, requestTimeout);
+  return {
+    requestTimeout,
+    headersTimeout,
+    maxHeaderSize: limits.max_header_bytes,
+    // Node checks both timeouts on this interval (default 30 s); a quarter of the shorter keeps the cut-off near the setting.
+    connectionsCheckingInterval: Math.max(250, Math.min(30_000, Math.floor(headersTimeout / 4))),
+  };
 }

@@ -145,7 +145,7 @@ describe('verifyChain', () => {
     },
   ];
   for (const { name, tamper, seq, id, problem, count } of tampers) {
-    test(`${name} → names seq ${seq}`, () => {
+    test(`ATTACKS 26: ${name} → names seq ${seq}`, () => {
       const verdict = verifyChain(tamper(buildChain(5)));
       assert.equal(verdict.ok, false);
       if (verdict.ok) return;

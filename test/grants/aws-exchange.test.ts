@@ -127,12 +127,12 @@ describe('aws grant end to end', () => {
 
   const failures = [
     {
-      name: 'STS AccessDenied → 502 upstream_denied, STS message in the log only',
+      name: 'ATTACKS 31: STS AccessDenied → 502 upstream_denied, STS message in the log only',
       arrange: () => sts.failNext(1, { code: 'AccessDenied', status: 403, message: 'User latchkey-svc is not authorized to perform sts:AssumeRole' }),
       status: 502, error: 'server_error', reason: 'upstream_denied', requests: 1, logged: /not authorized to perform sts:AssumeRole/,
     },
     {
-      name: 'STS throttling on every attempt → 503 upstream_unavailable with Retry-After',
+      name: 'ATTACKS 31: STS throttling on every attempt → 503 upstream_unavailable with Retry-After',
       arrange: () => sts.failNext(3, { code: 'Throttling', message: 'Rate exceeded' }),
       status: 503, error: 'temporarily_unavailable', reason: 'upstream_unavailable', requests: 3, logged: /Throttling: Rate exceeded/,
     },

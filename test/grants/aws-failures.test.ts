@@ -71,7 +71,7 @@ function clientFor(sts: LoopbackSts, wrongSecret: boolean | undefined): STSClien
 
 describe('aws minter: STS failures', () => {
   for (const testCase of CASES) {
-    it(`${testCase.name} → ${testCase.reason ?? 'granted'} after ${testCase.requests} request(s)`, async () => {
+    it(`ATTACKS 31: ${testCase.name} → ${testCase.reason ?? 'granted'} after ${testCase.requests} request(s)`, async () => {
       const sts = await startLoopbackSts({ credentials: SERVICE_CREDENTIALS });
       try {
         testCase.arrange(sts);
@@ -119,7 +119,7 @@ describe('aws minter: slow STS (ATTACKS.md 32)', () => {
     },
   ];
   for (const { name, arrange, timeoutMs, requests } of cases) {
-    it(`${name} → 503 upstream_unavailable`, async () => {
+    it(`ATTACKS 32: ${name} → 503 upstream_unavailable`, async () => {
       const sts = await startLoopbackSts({ credentials: SERVICE_CREDENTIALS });
       try {
         arrange(sts);

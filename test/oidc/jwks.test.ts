@@ -101,7 +101,7 @@ describe('JWKS fetching', () => {
 });
 
 describe('a flood of unknown kids (ATTACKS.md 19)', () => {
-  it('causes at most one refetch per 30 s cooldown', async () => {
+  it('ATTACKS 19: causes at most one refetch per 30 s cooldown', async () => {
     const rig = await startRig();
     try {
       const token = await rig.issuer.sign();
@@ -141,7 +141,7 @@ describe('failing JWKS responses (ATTACKS.md 21)', () => {
     { mode: 'slow', why: /timed out after 1000 ms/, config: { jwks_timeout: '1s' } },
   ];
   for (const failure of failures) {
-    it(`${failure.mode}: 503 upstream_unavailable, nothing cached`, async () => {
+    it(`ATTACKS 21: ${failure.mode}: 503 upstream_unavailable, nothing cached`, async () => {
       const rig = await startRig({ jwks_url: undefined, ...failure.config });
       try {
         rig.issuer.mode = failure.mode;
@@ -195,7 +195,7 @@ describe('failing JWKS responses (ATTACKS.md 21)', () => {
   });
 
   for (const mode of ['empty', 'garbage', 'huge'] as const) {
-    it(`keeps the good keys when a refetch returns ${mode}`, async () => {
+    it(`ATTACKS 21: keeps the good keys when a refetch returns ${mode}`, async () => {
       const rig = await startRig();
       try {
         const token = await rig.issuer.sign();
@@ -213,7 +213,7 @@ describe('failing JWKS responses (ATTACKS.md 21)', () => {
 });
 
 describe('JWKS endpoint down (ATTACKS.md 29)', () => {
-  it('keeps warm keys until jwks_stale_max after the last success, then answers 503', async () => {
+  it('ATTACKS 29: keeps warm keys until jwks_stale_max after the last success, then answers 503', async () => {
     const rig = await startRig({ jwks_stale_max: '1h' });
     try {
       const start = rig.clock.ms;
@@ -256,7 +256,7 @@ describe('JWKS endpoint down (ATTACKS.md 29)', () => {
     }
   });
 
-  it('answers 503 when cold', async () => {
+  it('ATTACKS 29: answers 503 when cold', async () => {
     const rig = await startRig();
     try {
       rig.issuer.mode = 'down';
@@ -269,7 +269,7 @@ describe('JWKS endpoint down (ATTACKS.md 29)', () => {
 });
 
 describe('key rotation (ATTACKS.md 30)', () => {
-  it('picks up a new kid on the first token that uses it', async () => {
+  it('ATTACKS 30: picks up a new kid on the first token that uses it', async () => {
     const rig = await startRig();
     try {
       const oldToken = await rig.issuer.sign();

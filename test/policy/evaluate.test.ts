@@ -27,40 +27,40 @@ const deploy = compileText(DEPLOY_POLICY);
 const CASES: Case[] = [
   { name: 'the matching token', claims: {}, reason: null },
   // 10: prefix and suffix tricks
-  { name: 'repository with a suffix', claims: { repository: 'acme/webapp-evil' }, reason: 'policy_denied', failed: ['repository'], says: /repository "acme\/webapp-evil" is not allowed/ },
-  { name: 'repository with a prefix', claims: { repository: 'xacme/webapp' }, reason: 'policy_denied', failed: ['repository'] },
-  { name: 'branch with a suffix', claims: { ref: 'refs/heads/main-evil' }, reason: 'policy_denied', failed: ['ref'] },
-  { name: 'branch with a prefix', claims: { ref: 'xrefs/heads/main' }, reason: 'policy_denied', failed: ['ref'] },
+  { name: 'ATTACKS 10: repository with a suffix', claims: { repository: 'acme/webapp-evil' }, reason: 'policy_denied', failed: ['repository'], says: /repository "acme\/webapp-evil" is not allowed/ },
+  { name: 'ATTACKS 10: repository with a prefix', claims: { repository: 'xacme/webapp' }, reason: 'policy_denied', failed: ['repository'] },
+  { name: 'ATTACKS 10: branch with a suffix', claims: { ref: 'refs/heads/main-evil' }, reason: 'policy_denied', failed: ['ref'] },
+  { name: 'ATTACKS 10: branch with a prefix', claims: { ref: 'xrefs/heads/main' }, reason: 'policy_denied', failed: ['ref'] },
   // 11: a tag named like the branch
-  { name: 'tag named main', claims: { ref: 'refs/tags/main' }, reason: 'policy_denied', failed: ['ref'], says: /ref "refs\/tags\/main" is not allowed/ },
+  { name: 'ATTACKS 11: tag named main', claims: { ref: 'refs/tags/main' }, reason: 'policy_denied', failed: ['ref'], says: /ref "refs\/tags\/main" is not allowed/ },
   // 12: IDs bind; names alone do not
-  { name: 'same name, other repository_id', claims: { repository_id: '999' }, reason: 'policy_denied', failed: ['repository_id'] },
-  { name: 'same name, other repository_owner_id', claims: { repository_owner_id: '7' }, reason: 'policy_denied', failed: ['repository_owner_id'] },
+  { name: 'ATTACKS 12: same name, other repository_id', claims: { repository_id: '999' }, reason: 'policy_denied', failed: ['repository_id'] },
+  { name: 'ATTACKS 12: same name, other repository_owner_id', claims: { repository_owner_id: '7' }, reason: 'policy_denied', failed: ['repository_owner_id'] },
   // 13: ASCII case folding for owner/repo and environment, exact elsewhere
-  { name: 'owner and repository in other case', claims: { repository: 'ACME/WebApp' }, reason: null },
-  { name: 'environment in other case', claims: { environment: 'Production' }, reason: null },
-  { name: 'workflow_ref owner/repo in other case', claims: { workflow_ref: 'Acme/WEBAPP/.github/workflows/deploy.yml@refs/heads/main' }, reason: null },
-  { name: 'workflow_ref path in other case', claims: { workflow_ref: 'acme/webapp/.github/workflows/Deploy.yml@refs/heads/main' }, reason: 'policy_denied', failed: ['workflow_ref'] },
-  { name: 'workflow_ref ref in other case', claims: { workflow_ref: 'acme/webapp/.github/workflows/deploy.yml@refs/heads/Main' }, reason: 'policy_denied', failed: ['workflow_ref'] },
-  { name: 'ref in other case', claims: { ref: 'refs/heads/Main' }, reason: 'policy_denied', failed: ['ref'] },
-  { name: 'event_name in other case', claims: { event_name: 'Push' }, reason: 'policy_denied', failed: ['event_name'] },
+  { name: 'ATTACKS 13: owner and repository in other case', claims: { repository: 'ACME/WebApp' }, reason: null },
+  { name: 'ATTACKS 13: environment in other case', claims: { environment: 'Production' }, reason: null },
+  { name: 'ATTACKS 13: workflow_ref owner/repo in other case', claims: { workflow_ref: 'Acme/WEBAPP/.github/workflows/deploy.yml@refs/heads/main' }, reason: null },
+  { name: 'ATTACKS 13: workflow_ref path in other case', claims: { workflow_ref: 'acme/webapp/.github/workflows/Deploy.yml@refs/heads/main' }, reason: 'policy_denied', failed: ['workflow_ref'] },
+  { name: 'ATTACKS 13: workflow_ref ref in other case', claims: { workflow_ref: 'acme/webapp/.github/workflows/deploy.yml@refs/heads/Main' }, reason: 'policy_denied', failed: ['workflow_ref'] },
+  { name: 'ATTACKS 13: ref in other case', claims: { ref: 'refs/heads/Main' }, reason: 'policy_denied', failed: ['ref'] },
+  { name: 'ATTACKS 13: event_name in other case', claims: { event_name: 'Push' }, reason: 'policy_denied', failed: ['event_name'] },
   // 14: wrong types and missing claims
-  { name: 'ref is an array', claims: { ref: ['refs/heads/main'] }, reason: 'policy_denied', failed: ['ref'], says: /claim ref is an array, not a string/ },
-  { name: 'ref is an object', claims: { ref: { toString: 'refs/heads/main' } }, reason: 'policy_denied', failed: ['ref'], says: /claim ref is an object, not a string/ },
-  { name: 'ref is null', claims: { ref: null }, reason: 'policy_denied', failed: ['ref'], says: /claim ref is null/ },
-  { name: 'ref is a number', claims: { ref: 5 }, reason: 'policy_denied', failed: ['ref'], says: /ref "5" is not allowed/ },
-  { name: 'ref is a boolean', claims: { ref: true }, reason: 'policy_denied', failed: ['ref'] },
-  { name: 'repository_id as a JSON number compares by its text', claims: { repository_id: 892341 }, reason: null },
-  { name: 'environment missing', claims: { environment: undefined }, reason: 'policy_denied', failed: ['environment'], says: /claim environment is missing/ },
-  { name: 'every repository claim missing', claims: { repository: undefined, repository_id: undefined, repository_owner_id: undefined }, reason: 'policy_denied', failed: ['repository', 'repository_id', 'repository_owner_id'] },
+  { name: 'ATTACKS 14: ref is an array', claims: { ref: ['refs/heads/main'] }, reason: 'policy_denied', failed: ['ref'], says: /claim ref is an array, not a string/ },
+  { name: 'ATTACKS 14: ref is an object', claims: { ref: { toString: 'refs/heads/main' } }, reason: 'policy_denied', failed: ['ref'], says: /claim ref is an object, not a string/ },
+  { name: 'ATTACKS 14: ref is null', claims: { ref: null }, reason: 'policy_denied', failed: ['ref'], says: /claim ref is null/ },
+  { name: 'ATTACKS 14: ref is a number', claims: { ref: 5 }, reason: 'policy_denied', failed: ['ref'], says: /ref "5" is not allowed/ },
+  { name: 'ATTACKS 14: ref is a boolean', claims: { ref: true }, reason: 'policy_denied', failed: ['ref'] },
+  { name: 'ATTACKS 14: repository_id as a JSON number compares by its text', claims: { repository_id: 892341 }, reason: null },
+  { name: 'ATTACKS 14: environment missing', claims: { environment: undefined }, reason: 'policy_denied', failed: ['environment'], says: /claim environment is missing/ },
+  { name: 'ATTACKS 14: every repository claim missing', claims: { repository: undefined, repository_id: undefined, repository_owner_id: undefined }, reason: 'policy_denied', failed: ['repository', 'repository_id', 'repository_owner_id'] },
   // 15: events, runners, environments, reusable workflows
-  { name: 'pull_request event', claims: { event_name: 'pull_request' }, reason: 'policy_denied', failed: ['event_name'] },
-  { name: 'pull_request_target event', claims: { event_name: 'pull_request_target' }, reason: 'policy_denied', failed: ['event_name'] },
-  { name: 'workflow_dispatch is listed', claims: { event_name: 'workflow_dispatch' }, reason: null },
-  { name: 'self-hosted runner', claims: { runner_environment: 'self-hosted' }, reason: 'policy_denied', failed: ['runner_environment'] },
-  { name: 'another environment', claims: { environment: 'staging' }, reason: 'policy_denied', failed: ['environment'], says: /environment "staging" is not allowed/ },
-  { name: 'reusable workflow at another ref', claims: { job_workflow_ref: 'acme/shared/.github/workflows/deploy.yml@refs/heads/dev' }, reason: 'policy_denied', failed: ['job_workflow_ref'] },
-  { name: 'several failures are all named', claims: { ref: 'refs/heads/dev', environment: 'staging' }, reason: 'policy_denied', failed: ['ref', 'environment'], says: /^policy denied: ref "refs\/heads\/dev" is not allowed; environment "staging" is not allowed$/ },
+  { name: 'ATTACKS 15: pull_request event', claims: { event_name: 'pull_request' }, reason: 'policy_denied', failed: ['event_name'] },
+  { name: 'ATTACKS 15: pull_request_target event', claims: { event_name: 'pull_request_target' }, reason: 'policy_denied', failed: ['event_name'] },
+  { name: 'ATTACKS 15: workflow_dispatch is listed', claims: { event_name: 'workflow_dispatch' }, reason: null },
+  { name: 'ATTACKS 15: self-hosted runner', claims: { runner_environment: 'self-hosted' }, reason: 'policy_denied', failed: ['runner_environment'] },
+  { name: 'ATTACKS 15: another environment', claims: { environment: 'staging' }, reason: 'policy_denied', failed: ['environment'], says: /environment "staging" is not allowed/ },
+  { name: 'ATTACKS 15: reusable workflow at another ref', claims: { job_workflow_ref: 'acme/shared/.github/workflows/deploy.yml@refs/heads/dev' }, reason: 'policy_denied', failed: ['job_workflow_ref'] },
+  { name: 'ATTACKS 15: several failures are all named', claims: { ref: 'refs/heads/dev', environment: 'staging' }, reason: 'policy_denied', failed: ['ref', 'environment'], says: /^policy denied: ref "refs\/heads\/dev" is not allowed; environment "staging" is not allowed$/ },
 ];
 
 describe('evaluatePolicy', () => {
@@ -89,14 +89,14 @@ describe('evaluatePolicy', () => {
     assert.deepEqual(evaluation.conditions.filter((r) => !r.ok).map((r) => r.why), ['claim constructor is missing', 'claim toString is missing']);
   });
 
-  it('binds to IDs: a renamed repository with the same IDs is granted (ATTACKS 12)', () => {
+  it('ATTACKS 12: binds to IDs: a renamed repository with the same IDs is granted', () => {
     const byId = compileText(policyWithSubject('  repository_id: "892341"\n  repository_owner_id: "1342004"\n  ref: refs/heads/main'));
     assert.equal(evaluatePolicy(byId, claimsWith(DEPLOY_CLAIMS, { repository: 'acme/webapp-renamed' })).granted, true);
     assert.equal(evaluatePolicy(byId, claimsWith(DEPLOY_CLAIMS, { repository_id: '892342' })).granted, false);
   });
 });
 
-describe('case folding is ASCII only and GitHub-kind only', () => {
+describe('ATTACKS 13: case folding is ASCII only and GitHub-kind only', () => {
   const cases = [
     { name: 'Kelvin sign in the repository is not k', kind: 'github' as const, subject: '  repository: acme/kube', value: 'acme/\u212Aube', granted: false },
     { name: 'ASCII K in the repository folds', kind: 'github' as const, subject: '  repository: acme/kube', value: 'acme/Kube', granted: true },
@@ -130,7 +130,7 @@ describe('case folding is ASCII only and GitHub-kind only', () => {
   });
 });
 
-describe('pull_request_target', () => {
+describe('ATTACKS 15: pull_request_target', () => {
   const cases = [
     { name: 'policy without event_name: denied', subject: '  repository_id: "1"', event: 'pull_request_target', granted: false, says: /event_name "pull_request_target" is not allowed unless the policy names it explicitly/ },
     { name: 'policy listing it explicitly: granted', subject: '  repository_id: "1"\n  event_name: [push, pull_request_target]', event: 'pull_request_target', granted: true },
@@ -174,7 +174,7 @@ describe('describeDenial', () => {
     }
   });
 
-  it('escapes control characters, terminal escapes and bidi overrides in claim values (ATTACKS 28)', () => {
+  it('ATTACKS 28: escapes control characters, terminal escapes and bidi overrides in claim values', () => {
     const nasty = 'refs/heads/x\n\u001b[31mgranted\u0000"\u009b\u202e\u2028';
     const text = describeDenial(evaluatePolicy(deploy, claimsWith(DEPLOY_CLAIMS, { ref: nasty })), 'conditions');
     assert.equal(text, 'policy denied: ref "refs/heads/x\\n\\u001b[31mgranted\\u0000\\"\\u009b\\u202e\\u2028" is not allowed');

@@ -88,7 +88,7 @@ describe('explaining the exchange decision', () => {
     assert.deepEqual(summarizeGrant(deploy), { kind: 'token', target: 'https://deploy.internal.example', ttl: { default: 900, max: 1800 }, scope: ['deploy'], justification: 'required' });
   });
 
-  it('shows attacker-controlled claim values escaped', () => {
+  it('ATTACKS 28: shows attacker-controlled claim values escaped', () => {
     const explanation = explainClaims(POLICIES, claimsWith(DEPLOY_CLAIMS, { ref: 'x\n\u001b[2J\u202e', iss: 'a\u009bb' }), { ...CONFIG, policy: 'webapp/deploy' });
     const text = [explanation.issuer.why, ...explanation.policies[0]!.conditions.map((x) => x.why)].join('\n');
     assert.ok(!/[\u001b\u009b\u202e]/.test(text) && !text.includes('x\n'), text);

@@ -58,7 +58,7 @@ describe('POST /token', () => {
       params: async () => { const p = exchangeParams('x', 'webapp/read'); delete (p as Partial<typeof p>).subject_token; return p; } },
     { name: 'unknown subject_token_type', status: 400, error: 'invalid_request', reason: 'malformed',
       params: async () => exchangeParams(await svc.issuer.sign(), 'webapp/read', { subject_token_type: 'urn:x' }) },
-    { name: 'token over 16 KiB', status: 400, error: 'invalid_request', reason: 'malformed',
+    { name: 'ATTACKS 18: token over 16 KiB', status: 400, error: 'invalid_request', reason: 'malformed',
       params: async () => exchangeParams('a'.repeat(17 * 1024), 'webapp/read') },
     { name: 'other grant type', status: 400, error: 'unsupported_grant_type', reason: 'grant_type',
       params: async () => exchangeParams(await svc.issuer.sign(), 'webapp/read', { grant_type: 'client_credentials' }) },
@@ -76,13 +76,13 @@ describe('POST /token', () => {
       params: async () => exchangeParams(await svc.issuer.sign(), 'webapp/nope') },
     { name: 'subject does not satisfy the policy', status: 400, error: 'invalid_request', reason: 'policy_denied',
       params: async () => exchangeParams(await svc.issuer.sign({ ref: 'refs/heads/dev' }), 'webapp/read') },
-    { name: 'ttl beyond the policy max', status: 400, error: 'invalid_request', reason: 'ttl_exceeded',
+    { name: 'ATTACKS 17: ttl beyond the policy max', status: 400, error: 'invalid_request', reason: 'ttl_exceeded',
       params: async () => exchangeParams(await svc.issuer.sign(), 'webapp/read', { ttl: '7200' }) },
-    { name: 'scope beyond the policy', status: 400, error: 'invalid_scope', reason: 'scope_exceeded',
+    { name: 'ATTACKS 17: scope beyond the policy', status: 400, error: 'invalid_scope', reason: 'scope_exceeded',
       params: async () => exchangeParams(await svc.issuer.sign(), 'webapp/read', { scope: 'artifacts:read admin' }) },
-    { name: 'requested token type of another kind', status: 400, error: 'invalid_request', reason: 'token_type',
+    { name: 'ATTACKS 17: requested token type of another kind', status: 400, error: 'invalid_request', reason: 'token_type',
       params: async () => exchangeParams(await svc.issuer.sign(), 'webapp/read', { requested_token_type: 'urn:latchkey:token-type:aws-credentials' }) },
-    { name: 'justification missing', status: 400, error: 'invalid_request', reason: 'justification_required',
+    { name: 'ATTACKS 17: justification missing', status: 400, error: 'invalid_request', reason: 'justification_required',
       params: async () => exchangeParams(await svc.issuer.sign(), 'webapp/justified') },
   ];
   for (const c of cases) {
@@ -110,7 +110,7 @@ describe('POST /token', () => {
     assert.equal(record?.justification, 'CHG-1234');
   });
 
-  it('refuses a replayed token, also when sent concurrently', async () => {
+  it('ATTACKS 9: refuses a replayed token, also when sent concurrently', async () => {
     const token = await svc.issuer.sign();
     const results = await Promise.all(Array.from({ length: 8 }, () => svc.post('/token', exchangeParams(token, 'webapp/read'))));
     assert.equal(results.filter((r) => r.status === 200).length, 1);
@@ -126,7 +126,7 @@ describe('POST /token', () => {
     { name: 'a request over the policy’s limits', audience: 'webapp/read', extra: { scope: 'admin' } },
   ];
   for (const replay of replays) {
-    it(`refuses a replayed token as token_replayed when sent to ${replay.name}`, async () => {
+    it(`ATTACKS 9: refuses a replayed token as token_replayed when sent to ${replay.name}`, async () => {
       const token = await svc.issuer.sign();
       const first = await svc.post('/token', exchangeParams(token, 'webapp/read'));
       assert.equal(first.status, 200, JSON.stringify(first.body));
@@ -151,7 +151,7 @@ describe('POST /token', () => {
     assert.equal(((await res.json()) as { reason: string }).reason, 'malformed');
   });
 
-  it('refuses a body over 64 KiB, declared or chunked or with a lying Content-Length', async () => {
+  it('ATTACKS 18: refuses a body over 64 KiB, declared or chunked or with a lying Content-Length', async () => {
     const big = 'x'.repeat(70 * 1024);
     const declared = await fetch(`${svc.url}/token`, { method: 'POST', body: `a=${big}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     assert.equal(declared.status, 413);
@@ -178,7 +178,7 @@ describe('POST /token', () => {
     assert.deepEqual(meta.grant_types_supported, ['urn:ietf:params:oauth:grant-type:token-exchange']);
   });
 
-  it('never writes a token or an issued credential to a log or audit line', async () => {
+  it('ATTACKS 25: never writes a token or an issued credential to a log or audit line', async () => {
     const token = await svc.issuer.sign();
     const res = await svc.post('/token', exchangeParams(token, 'webapp/read'));
     assert.equal(res.status, 200);
@@ -190,7 +190,7 @@ describe('POST /token', () => {
 });
 
 describe('POST /token upstream and limits', () => {
-  it('answers 503 upstream_unavailable when the JWKS is down and no keys are warm', async () => {
+  it('ATTACKS 29: answers 503 upstream_unavailable when the JWKS is down and no keys are warm', async () => {
     const svc = await startTestService();
     try {
       svc.issuer.mode = 'down';
@@ -204,7 +204,7 @@ describe('POST /token upstream and limits', () => {
     }
   });
 
-  it('rate-limits per repository with Retry-After, leaving other repositories alone', async () => {
+  it('ATTACKS 22: rate-limits per repository with Retry-After, leaving other repositories alone', async () => {
     const svc = await startTestService({ config: { limits: { per_repository_per_minute: 2 } } });
     try {
       for (let i = 0; i < 2; i++) assert.equal((await svc.post('/token', exchangeParams(await svc.issuer.sign(), 'webapp/read'))).status, 200);
@@ -220,7 +220,7 @@ describe('POST /token upstream and limits', () => {
     }
   });
 
-  it('counts failed verifications against the client IP, not a repository', async () => {
+  it('ATTACKS 22: counts failed verifications against the client IP, not a repository', async () => {
     const svc = await startTestService({ config: { limits: { per_client_ip_per_minute: 3 } } });
     try {
       for (let i = 0; i < 3; i++) assert.equal((await svc.post('/token', exchangeParams('bad.token.x', 'webapp/read'))).body.reason, 'token_invalid');
@@ -248,7 +248,7 @@ function rawRequest(base: string, payload: string): Promise<string> {
 }
 
 describe('POST /token across issuers (ATTACKS.md 16)', () => {
-  it('answers policy_unknown when a policy of one issuer is asked for with the other issuer\'s token', async () => {
+  it('ATTACKS 16: answers policy_unknown when a policy of one issuer is asked for with the other issuer\'s token', async () => {
     const { startTestIssuer } = await import('../support/oidc-issuer.ts');
     const github = await startTestIssuer({ audience: 'https://latchkey.test' });
     const ghes = await startTestIssuer({ audience: 'https://latchkey.test' });

@@ -5,6 +5,7 @@ import { runServe } from './serve.ts';
 import { runDevCommand } from './dev.ts';
 import { runAuditCommand } from './audit.ts';
 import { runPolicyCommand } from './policy.ts';
+import { runStoreCommand } from './store.ts';
 
 export interface CliIo {
   stdout: NodeJS.WritableStream;
@@ -15,7 +16,12 @@ export interface CliIo {
 export const USAGE = `usage: latchkey <command>
 
   serve [--config FILE] [--dev]      run the exchange service
-  audit verify [--store URL]         recompute the audit hash chain (exit 0 intact, 1 broken)
+  audit verify [--store URL] [--checkpoint FILE [--keys DIR | --jwks URL|FILE]]
+                                     recompute the audit hash chain, check it against signed checkpoints (exit 0 intact, 1 broken)
+  audit report [--store URL] [--config FILE] [--since DURATION] [--format md|json]
+                                     usage patterns over a window of the audit log
+  store migrate [--store URL] [--config FILE]
+                                     bring the store's schema up to this release (what serve does at start)
   policy check [DIR] [--config FILE] [--format text|json|github] [--strict]
                                      validate and lint every policy file as the service would load it
   policy explain [DIR] (--claims FILE | --token JWT) [--policy NAME] [--config FILE] [--format text|json]
@@ -36,6 +42,8 @@ export async function main(args: string[], io: CliIo): Promise<number> {
       return runAuditCommand(rest, io);
     case 'policy':
       return runPolicyCommand(rest, io);
+    case 'store':
+      return runStoreCommand(rest, io);
     case 'dev':
       return runDevCommand(rest, io);
     case undefined:

@@ -1,7 +1,8 @@
 /**
  * The embedded store on `node:sqlite`: WAL, `synchronous=FULL` (a credential
  * leaves only after its record is durably committed), versioned migrations,
- * and group commit.
+ * and group commit. Request counters (rate limits) are kept in memory
+ * (sqlite-counters.ts): one SQLite store serves one process.
  *
  * Writes go to a writer thread (sqlite-writer.ts) that owns the read-write
  * connection, seals the records and commits them in groups, so the fsync
@@ -26,7 +27,8 @@ import { toStoreError } from './sqlite-errors.ts';
 import type { SealedPosition, WriteRequest, WriteResults } from './sqlite-protocol.ts';
 import { createReads, runRead, type ReadQuery, type Reads } from './sqlite-reads.ts';
 import { startSqliteWriter, type SqliteWriter } from './sqlite-writer-client.ts';
-import { CorruptRecordError, StoreUnavailableError, type Store, type StoredAuditRecord } from './store.ts';
+import { createMemoryCounters } from './sqlite-counters.ts';
+import { CorruptRecordError, StoreUnavailableError, type OpenedStore, type StoredAuditRecord } from './store.ts';
 
 export interface SqliteStoreOptions {
   logger?: Logger;
@@ -57,7 +59,7 @@ interface Reader {
 }
 
 /** Opens (creating and migrating unless read-only) the SQLite store at `path` (`:memory:` for tests). */
-export async function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Promise<Store> {
+export async function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Promise<OpenedStore> {
   const logger = options.logger ?? silentLogger;
   const now = options.now ?? Date.now;
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
@@ -99,7 +101,7 @@ function remoteReader(writer: SqliteWriter): Reader {
   return { run: (query, ...args) => writer.read(query, args), close: () => {} };
 }
 
-function createSqliteStore(reader: Reader, writer: SqliteWriter | undefined, now: () => number): Store {
+function createSqliteStore(reader: Reader, writer: SqliteWriter | undefined, now: () => number): OpenedStore {
   let closing: Promise<void> | undefined;
   const refusal = (): StoreUnavailableError | undefined => {
     if (closing !== undefined) return new StoreUnavailableError('the store is closed');
@@ -114,6 +116,11 @@ function createSqliteStore(reader: Reader, writer: SqliteWriter | undefined, now
     const refused = refusal() ?? (writer === undefined ? new StoreUnavailableError('the store was opened read-only') : undefined);
     return refused === undefined && writer !== undefined ? writer.write(request) : Promise.reject(refused);
   };
+  const counters = createMemoryCounters();
+  const count = <T>(work: () => Promise<T>): Promise<T> => {
+    const refused = refusal();
+    return refused === undefined ? work() : Promise.reject(refused);
+  };
   return {
     engine: 'sqlite',
     appendAudit: async (body) => stored(body, await write({ op: 'append', body })),
@@ -123,7 +130,12 @@ function createSqliteStore(reader: Reader, writer: SqliteWriter | undefined, now
     findGrantByCredential: (digest) => read('findGrantByCredential', digest),
     markRevoked: (grantId, at) => write({ op: 'revoke', grantId, at }),
     markUsed: (grantId, at) => write({ op: 'use', grantId, at }),
-    purgeExpired: (nowSeconds) => write({ op: 'purge', nowSeconds }),
+    purgeExpired(nowSeconds) {
+      counters.purge(nowSeconds);
+      return write({ op: 'purge', nowSeconds });
+    },
+    countRequests: (key, windowStart, windowSeconds) => count(() => counters.countRequests(key, windowStart, windowSeconds)),
+    peekRequests: (key, windowStart) => count(() => counters.peekRequests(key, windowStart)),
     readAudit: (options = {}) => readPages(read, options),
     ping: () => read('ping'),
     close() {

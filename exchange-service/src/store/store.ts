@@ -1,7 +1,10 @@
 /**
  * The store the service codes against: audit chain, claimed `jti`s and
- * grants. Engine-neutral and async, so the embedded SQLite store and a
- * PostgreSQL store for replicas can pass one conformance suite.
+ * grants, and request counters for rate limits. Engine-neutral and async,
+ * so the embedded SQLite store (one process) and the PostgreSQL store
+ * (replicas) pass one conformance suite (test/store/conformance.test.ts).
+ * New shared state (pending approvals, say) is a new versioned migration in
+ * each engine plus methods here.
  */
 import type { AuditRecord, AuditRecordBody } from '../audit/record.ts';
 
@@ -58,13 +61,32 @@ export interface Store {
    * CorruptRecordError for a stored record that is not a JSON object.
    */
   readAudit(options?: { afterSeq?: number; pageSize?: number }): AsyncIterable<StoredAuditRecord>;
-  /** Deletes jti rows whose token expired before `nowSeconds`; resolves to how many. */
+  /** Deletes jti rows whose token expired before `nowSeconds` (and request counters of ended windows); resolves to how many jti rows. */
   purgeExpired(nowSeconds: number): Promise<number>;
   /** Resolves if the store can be read; rejects with StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   /** Finishes queued writes, then closes; later calls reject with StoreUnavailableError. */
   close(): Promise<void>;
 }
+
+/**
+ * Fixed-window request counters (rate limits), shared by every replica of a
+ * PostgreSQL store. The SQLite store keeps them in memory: it serves one
+ * process, which is the only one counting, and they need no durability.
+ */
+export interface RequestCounters {
+  /**
+   * Counts one request for `key` in the window that starts at
+   * `windowStartSeconds` (epoch s) and lasts `windowSeconds`; resolves to the
+   * window's count including this one. A new window starts at zero.
+   */
+  countRequests(key: string, windowStartSeconds: number, windowSeconds: number): Promise<number>;
+  /** The count of `key` in the window starting at `windowStartSeconds`, without counting. */
+  peekRequests(key: string, windowStartSeconds: number): Promise<number>;
+}
+
+/** What openStore returns: the store and its request counters. */
+export type OpenedStore = Store & RequestCounters;
 
 /** The subject token's issuer+jti was already exchanged (SPEC §3 `token_replayed`). */
 export class ReplayError extends Error {
