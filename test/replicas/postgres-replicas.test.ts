@@ -160,6 +160,56 @@ describeWithPostgres('replicas on one PostgreSQL database', {}, () => {
   });
 });
 
+describeWithPostgres('rate limits shared by replicas on one PostgreSQL database', {}, () => {
+  let db: TestDatabase;
+  let issuer: TestIssuer;
+  let dir: string;
+  let pair: Replica[] = [];
+
+  before(async () => {
+    db = await createTestDatabase();
+    issuer = await startTestIssuer({ audience: AUDIENCE });
+    dir = await mkdtemp(join(tmpdir(), 'latchkey-replica-limits-'));
+    await mkdir(join(dir, 'policies/webapp'), { recursive: true });
+    await writeFile(join(dir, 'policies/webapp/read.yaml'), BASIC_POLICY);
+    const config = {
+      public_url: AUDIENCE,
+      listen: { host: '127.0.0.1', port: 0 },
+      issuers: { github: { url: issuer.url, jwks_timeout: '2s' } },
+      store: { url: db.url },
+      signing: { keys_dir: join(dir, 'keys') },
+      policies: { dir: join(dir, 'policies'), watch: false },
+      limits: { per_repository_per_minute: 4, per_client_ip_per_minute: 0 },
+    };
+    await writeFile(join(dir, 'latchkey.json.yaml'), JSON.stringify(config));
+    await loadSigningKeys(join(dir, 'keys'));
+    pair = await Promise.all([startReplica(join(dir, 'latchkey.json.yaml'), dir), startReplica(join(dir, 'latchkey.json.yaml'), dir)]);
+  });
+
+  after(async () => {
+    await Promise.all(pair.map(stopReplica));
+    await issuer?.close();
+    await db?.drop();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('ATTACKS 22: a repository spends one per-minute budget across replicas (4 allowed, the 5th refused on either)', async () => {
+    const [first, second] = pair;
+    assert.ok(first !== undefined && second !== undefined);
+    // Windows are whole minutes: wait out the last seconds of one, so all five land in the same window.
+    const intoWindow = Date.now() % 60_000;
+    if (intoWindow > 50_000) await new Promise((done) => setTimeout(done, 60_000 - intoWindow + 100));
+    const statuses: number[] = [];
+    for (const replica of [first, second, first, second, second]) {
+      statuses.push((await post(replica.url, '/token', exchangeParams(await issuer.sign(), 'webapp/read'))).status);
+    }
+    assert.deepEqual(statuses, [200, 200, 200, 200, 429]);
+    const refused = await post(first.url, '/token', exchangeParams(await issuer.sign(), 'webapp/read'));
+    assert.equal(refused.status, 429);
+    assert.equal(refused.body.reason, 'rate_limited');
+  });
+});
+
 describeWithPostgres('an outage of the database under a running service', {}, () => {
   let cluster: { url: string; dir: string } | undefined;
   let svc: TestService | undefined;

@@ -7,7 +7,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import { toPublicJwk } from '../grants/signing-keys.ts';
 
 /** A JWK Set. */

@@ -14,7 +14,7 @@
  * sequence number and hash, and when the checkpoint was signed.
  */
 import { compactVerify, createLocalJWKSet, errors, type JWK } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import { signCompactJwt } from '../grants/token.ts';
 import type { SigningKey } from '../grants/signing-keys.ts';
 
