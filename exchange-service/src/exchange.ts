@@ -138,9 +138,13 @@ function replayCheck(deps: ExchangeDeps, token: VerifiedToken, nowSeconds: numbe
     async check() {
       if (checked) return;
       checked = true;
-      if (await timed(deps.metrics.storeSeconds, 'is_replayed', () => deps.store.isReplayed(token.issuer, token.jti, nowSeconds))) {
-        fail('token_replayed', 'this subject token was already exchanged');
+      let replayed: boolean;
+      try {
+        replayed = await timed(deps.metrics.storeSeconds, 'is_replayed', () => deps.store.isReplayed(token.issuer, token.jti, nowSeconds));
+      } catch (error) {
+        throw storeError(error);
       }
+      if (replayed) fail('token_replayed', 'this subject token was already exchanged');
     },
   };
 }

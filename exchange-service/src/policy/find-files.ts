@@ -21,6 +21,12 @@ export interface PolicyFileEntry {
   name: string;
   /** The path problems and policies are reported under (`<dir>/<relative>`). */
   file: string;
+  /**
+   * Where to read it, when reached through a symbolic link: the real path as
+   * the walk found it, so the files read are the ones listed even if a link
+   * is swapped after the listing (a ConfigMap update).
+   */
+  source?: string;
 }
 
 /** The policy files below a folder, and what is wrong with their names. */
@@ -28,19 +34,39 @@ export interface FoundPolicyFiles {
   entries: PolicyFileEntry[];
   /** Invalid names, name collisions and unreadable folders. */
   problems: PolicyProblem[];
+  /**
+   * Every symbolic link the walk followed, with where it led. Files are read
+   * through their links after the walk; if a link leads elsewhere once they
+   * are read (a ConfigMap's `..data` swapped in between), what was read may
+   * mix two sets, and the load must start again (see {@link linksMoved}).
+   */
+  links: LinkTarget[];
+}
+
+/** A followed link and its target when the walk followed it. */
+export interface LinkTarget {
+  path: string;
+  real: string;
+}
+
+/** True when any link now leads somewhere else than when the walk followed it (or nowhere). */
+export async function linksMoved(links: readonly LinkTarget[]): Promise<boolean> {
+  const now = await Promise.all(links.map(({ path }) => realpath(path).catch(() => undefined)));
+  return links.some((link, index) => now[index] !== link.real);
 }
 
 /** Walks `dir` and names every policy file, reporting invalid and colliding names. */
 export async function findPolicyFiles(dir: string): Promise<FoundPolicyFiles> {
   const problems: PolicyProblem[] = [];
-  const relatives = await walk(dir, problems);
-  relatives.sort();
+  const links: LinkTarget[] = [];
+  const listed = await walk(dir, problems, links);
+  listed.sort((a, b) => (a.relative < b.relative ? -1 : a.relative > b.relative ? 1 : 0));
   // `<dir>/` once: path.join per file costs more than the rest of the naming together.
   const base = join(dir, '.');
   const prefix = base === '.' ? '' : base.endsWith(sep) ? base : base + sep;
   const entries: PolicyFileEntry[] = [];
   const byFoldedName = new Map<string, string[]>();
-  for (const relative of relatives) {
+  for (const { relative, source } of listed) {
     const file = prefix + (sep === '/' ? relative : relative.replaceAll('/', sep));
     const dot = relative.lastIndexOf('.');
     const name = relative.slice(0, dot);
@@ -58,10 +84,10 @@ export async function findPolicyFiles(dir: string): Promise<FoundPolicyFiles> {
     const group = byFoldedName.get(folded);
     if (group === undefined) byFoldedName.set(folded, [file]);
     else group.push(file);
-    entries.push({ name, file });
+    entries.push(source === undefined ? { name, file } : { name, file, source });
   }
   problems.push(...collisions(byFoldedName));
-  return { entries, problems };
+  return { entries, problems, links };
 }
 
 function collisions(byFoldedName: ReadonlyMap<string, string[]>): PolicyProblem[] {
@@ -76,18 +102,27 @@ function collisions(byFoldedName: ReadonlyMap<string, string[]>): PolicyProblem[
   return problems;
 }
 
-/** Relative paths (`/`-separated) of every YAML file below `dir`, reading up to 8 folders at a time. */
-async function walk(dir: string, problems: PolicyProblem[]): Promise<string[]> {
-  const found: string[] = [];
+/** A YAML file the walk listed: its path below `dir` (`/`-separated), and where to read it if that differs. */
+interface Listed {
+  relative: string;
+  source: string | undefined;
+}
+
+/** Every YAML file below `dir`, reading up to 8 folders at a time. */
+async function walk(dir: string, problems: PolicyProblem[], links: LinkTarget[]): Promise<Listed[]> {
+  const found: Listed[] = [];
   const visited = new Set<string>();
+  const root = await realpath(dir).catch(() => dir);
   const visit = async (relative: string, subfolders: string[]): Promise<void> => {
     const absolute = relative === '' ? dir : join(dir, relative);
     let entries;
+    let real: string;
     try {
-      const real = await realpath(absolute);
+      real = await realpath(absolute);
       if (visited.has(real)) return;
       visited.add(real);
-      entries = await readdir(absolute, { withFileTypes: true });
+      // Listed through the real path, so what is read below is what this listing saw.
+      entries = await readdir(real, { withFileTypes: true });
     } catch (error) {
       problems.push({ file: absolute, message: `cannot read the folder: ${errorCode(error)}` });
       return;
@@ -97,17 +132,22 @@ async function walk(dir: string, problems: PolicyProblem[]): Promise<string[]> {
       const child = relative === '' ? entry.name : `${relative}/${entry.name}`;
       const isYaml = YAML_EXTENSION.test(entry.name);
       let kind: 'file' | 'folder' | 'other' = entry.isDirectory() ? 'folder' : entry.isFile() ? 'file' : 'other';
+      // Outside a linked folder, a plain file is read where it is named.
+      let source: string | undefined = real === (relative === '' ? root : join(root, relative)) ? undefined : join(real, entry.name);
       if (entry.isSymbolicLink()) {
         try {
-          const target = await stat(join(dir, child));
+          const path = join(real, entry.name);
+          const [target, resolved] = await Promise.all([stat(path), realpath(path)]);
           kind = target.isDirectory() ? 'folder' : target.isFile() ? 'file' : 'other';
+          links.push({ path: join(dir, child), real: resolved });
+          source = resolved;
         } catch (error) {
           if (isYaml) problems.push({ file: join(dir, child), message: `cannot read the file: ${errorCode(error)}` });
           continue;
         }
       }
       if (kind === 'folder') subfolders.push(child);
-      else if (kind === 'file' && isYaml) found.push(child);
+      else if (kind === 'file' && isYaml) found.push({ relative: child, source });
     }
   };
   for (let level = ['']; level.length > 0; ) {

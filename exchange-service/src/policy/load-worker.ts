@@ -52,7 +52,7 @@ export function createFileReader(): FileReader {
 export function readPolicyFile(entry: PolicyFileEntry, options: ParseFileOptions, read: FileReader): FileOutcome {
   let bytes: Uint8Array;
   try {
-    bytes = read(entry.file);
+    bytes = read(entry.source ?? entry.file);
   } catch (error) {
     return { ok: false, problems: [{ file: entry.file, message: `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` }] };
   }

@@ -6,7 +6,7 @@
  */
 import { statSync, watch, type FSWatcher } from 'node:fs';
 import { buildPolicy, type CompiledPolicy } from './compile.ts';
-import { findPolicyFiles, type PolicyFileEntry } from './find-files.ts';
+import { findPolicyFiles, linksMoved, type FoundPolicyFiles, type PolicyFileEntry } from './find-files.ts';
 import type { PolicyProblem } from './parse-file.ts';
 import { PolicyWorkerError, readPolicyFiles } from './read-files.ts';
 import type { FileOutcome } from './load-worker.ts';
@@ -52,10 +52,31 @@ export interface LoadPoliciesOptions {
   threads?: number;
 }
 
-/** Loads every policy below `dir`, or throws PolicyLoadError listing every problem. */
+/** A load starts again at most this often when the folder's links move under it. */
+const MAX_LOAD_ATTEMPTS = 3;
+
+/**
+ * Loads every policy below `dir`, or throws PolicyLoadError listing every
+ * problem. A folder whose links were swapped while it was read (a ConfigMap
+ * update) is read again, so a set is never a mix of two; one that keeps
+ * changing is an error, and a reload keeps the set in force.
+ */
 export async function loadPolicies(dir: string, options: LoadPoliciesOptions = {}): Promise<PolicySet> {
+  for (let attempt = 1; ; attempt += 1) {
+    const found = await findPolicyFiles(dir);
+    const result = await loadFound(dir, found, options);
+    if (found.links.length === 0 || !(await linksMoved(found.links))) {
+      if (result instanceof PolicyLoadError) throw result;
+      return result;
+    }
+    if (attempt >= MAX_LOAD_ATTEMPTS) {
+      throw new PolicyLoadError([{ file: dir, message: `the folder changed while it was read, ${attempt} times in a row (its links were swapped); the set was not loaded` }]);
+    }
+  }
+}
+
+async function loadFound(dir: string, found: FoundPolicyFiles, options: LoadPoliciesOptions): Promise<PolicySet | PolicyLoadError> {
   const versionFromGit = gitVersion(dir);
-  const found = await findPolicyFiles(dir);
   const problems: PolicyProblem[] = [...found.problems];
   const policies = new Map<string, CompiledPolicy>();
   const collect = (entry: PolicyFileEntry, outcome: FileOutcome): void => {
@@ -73,7 +94,7 @@ export async function loadPolicies(dir: string, options: LoadPoliciesOptions = {
     await readPolicyFiles(found.entries, { ...readOptions, threads: 0 }, collect);
   }
   const version = await versionFromGit;
-  if (problems.length > 0) throw new PolicyLoadError(sortProblems(problems));
+  if (problems.length > 0) return new PolicyLoadError(sortProblems(problems));
   const sorted = new Map([...policies].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   // A dirty checkout's commit alone would name two different sets alike: add the set's digest.
   const digest = digestVersion(sorted.values());
@@ -97,20 +118,26 @@ export function watchPolicies(
   debounceMs = 200,
 ): { close(): void } {
   const reloader = createReloader(() => loadPolicies(dir, options), onResult, debounceMs, dir);
-  let watcher: FSWatcher;
+  const watchers: FSWatcher[] = [];
   try {
     // fs.watch's recursive mode on Linux ignores a missing folder without a word.
     if (!statSync(dir).isDirectory()) throw new Error(`${dir} is not a folder`);
-    watcher = watch(dir, { recursive: true }, reloader.schedule);
+    watchers.push(watch(dir, { recursive: true }, reloader.schedule));
+    // The recursive watch (Node 24 on Linux) reports only the first rename of a ConfigMap's
+    // `..data_tmp` over `..data`; a plain watch of the top folder sees every one.
+    watchers.push(watch(dir, reloader.schedule));
   } catch (error) {
+    for (const watcher of watchers) watcher.close();
     queueMicrotask(() => onResult(new PolicyLoadError([{ file: dir, message: `cannot watch the folder: ${(error as Error).message}` }])));
     return { close: reloader.close };
   }
-  watcher.on('error', (error) => reloader.report(new PolicyLoadError([{ file: dir, message: `watching the folder failed: ${error.message}` }])));
+  for (const watcher of watchers) {
+    watcher.on('error', (error) => reloader.report(new PolicyLoadError([{ file: dir, message: `watching the folder failed: ${error.message}` }])));
+  }
   return {
     close: () => {
       reloader.close();
-      watcher.close();
+      for (const watcher of watchers) watcher.close();
     },
   };
 }
