@@ -8,9 +8,9 @@
  * exploration budget bounds the work; past it the answer is "undecided", and
  * the caller must treat the change as needing review, never as narrower.
  */
-/** Token codes; literal tokens are UTF-16 code units (≥ 0). */
-const STAR = -1; // any run without `/`
-const GLOBSTAR = -2; // any run
+import { GLOBSTAR, STAR, tokenize } from './glob.ts';
+
+/** Token codes besides glob.ts's STAR (any run without `/`) and GLOBSTAR (any run); literal tokens are UTF-16 code units (≥ 0). */
 const ONE = -3; // exactly one character
 const SLASH = 0x2f;
 const ASTERISK = 0x2a;
@@ -26,19 +26,7 @@ const DEFAULT_BUDGET = 20_000;
 
 /** Tokens of a policy glob (SPEC §2): `*` any run without `/`, two or more `*` any run, anything else literal. */
 export function policyGlobTokens(pattern: string): GlobTokens {
-  const tokens: number[] = [];
-  for (let i = 0; i < pattern.length; ) {
-    if (pattern.charCodeAt(i) !== ASTERISK) {
-      tokens.push(pattern.charCodeAt(i));
-      i += 1;
-      continue;
-    }
-    let end = i;
-    while (end < pattern.length && pattern.charCodeAt(end) === ASTERISK) end += 1;
-    tokens.push(end - i === 1 ? STAR : GLOBSTAR);
-    i = end;
-  }
-  return tokens;
+  return tokenize(pattern, false);
 }
 
 /** Tokens of an IAM policy wildcard: `*` any run (including `/`), `?` one character. */

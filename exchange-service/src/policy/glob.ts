@@ -20,8 +20,8 @@ export interface GlobOptions {
 export type GlobMatcher = (value: string) => boolean;
 
 /** Token codes; literal tokens are the pattern's UTF-16 code units (≥ 0). */
-const STAR = -1;
-const GLOBSTAR = -2;
+export const STAR = -1;
+export const GLOBSTAR = -2;
 const SLASH = 0x2f;
 const ASTERISK = 0x2a;
 const UPPER_A = 0x41;
@@ -52,8 +52,12 @@ export function compileGlob(pattern: string, options: GlobOptions): GlobMatcher 
   return tokens.length < 32 ? createSmallMatcher(tokens, fold) : createLargeMatcher(tokens, fold);
 }
 
-/** Splits a pattern into literal code units and wildcards; a run of two or more `*` is one `**`. */
-function tokenize(pattern: string, fold: boolean): number[] {
+/**
+ * Splits a pattern into literal code units (≥ 0) and wildcards ({@link STAR} = -1,
+ * {@link GLOBSTAR} = -2); a run of two or more `*` is one `**`. Shared with
+ * `policy diff`'s containment check, so both read a pattern alike.
+ */
+export function tokenize(pattern: string, fold: boolean): number[] {
   const tokens: number[] = [];
   for (let i = 0; i < pattern.length; ) {
     const code = pattern.charCodeAt(i);

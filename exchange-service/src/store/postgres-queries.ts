@@ -9,7 +9,7 @@ import type postgres from 'postgres';
 import type { Calls } from './postgres-calls.ts';
 import { encodeText, toGrantRow } from './postgres-rows.ts';
 import { newerSchemaError, SCHEMA_VERSION } from './postgres-schema.ts';
-import { CorruptRecordError, StoreUnavailableError, type OpenedStore, type StoredAuditRecord } from './store.ts';
+import { parseStoredRecord, StoreUnavailableError, type OpenedStore, type StoredAuditRecord } from './store.ts';
 
 /** The store's grant and replay operations. */
 export function grantQueries(sql: postgres.Sql, calls: Calls): Pick<OpenedStore, 'isReplayed' | 'getGrant' | 'findGrantByCredential' | 'markRevoked' | 'markUsed' | 'purgeExpired'> {
@@ -78,22 +78,9 @@ export async function* auditPages(sql: postgres.Sql, calls: Calls, options: { af
     const rows = await calls.read(() => sql`SELECT seq, record FROM latchkey_audit WHERE seq > ${after} ORDER BY seq LIMIT ${size}`);
     for (const row of rows) {
       const seq = Number(row.seq);
-      yield parseRecord(seq, String(row.record));
+      yield parseStoredRecord(seq, String(row.record));
       after = seq;
     }
     if (rows.length < size) return;
   }
-}
-
-function parseRecord(seq: number, text: string): StoredAuditRecord {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new CorruptRecordError(seq, text, `audit record seq ${seq} is not valid JSON`);
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new CorruptRecordError(seq, text, `audit record seq ${seq} is not a JSON object`);
-  }
-  return { ...(parsed as Omit<StoredAuditRecord, 'seq'>), seq };
 }

@@ -28,7 +28,7 @@ import type { SealedPosition, WriteRequest, WriteResults } from './sqlite-protoc
 import { createReads, runRead, type ReadQuery, type Reads } from './sqlite-reads.ts';
 import { startSqliteWriter, type SqliteWriter } from './sqlite-writer-client.ts';
 import { createMemoryCounters } from './sqlite-counters.ts';
-import { CorruptRecordError, StoreUnavailableError, type OpenedStore, type StoredAuditRecord } from './store.ts';
+import { parseStoredRecord, StoreUnavailableError, type OpenedStore, type StoredAuditRecord } from './store.ts';
 
 export interface SqliteStoreOptions {
   logger?: Logger;
@@ -164,22 +164,9 @@ async function* readPages(read: Reader['run'], options: { afterSeq?: number; pag
   for (;;) {
     const rows = await read('auditPage', after, size);
     for (const row of rows) {
-      yield parseRecord(row.seq, row.text);
+      yield parseStoredRecord(row.seq, row.text);
       after = row.seq;
     }
     if (rows.length < size) return;
   }
-}
-
-function parseRecord(seq: number, text: string): StoredAuditRecord {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new CorruptRecordError(seq, text, `audit record seq ${seq} is not valid JSON`);
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new CorruptRecordError(seq, text, `audit record seq ${seq} is not a JSON object`);
-  }
-  return { ...(parsed as Omit<StoredAuditRecord, 'seq'>), seq };
 }

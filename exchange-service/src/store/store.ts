@@ -116,3 +116,17 @@ export class CorruptRecordError extends Error {
     this.text = text;
   }
 }
+
+/** Parses a stored audit record's text; throws CorruptRecordError for text that is not a JSON object. */
+export function parseStoredRecord(seq: number, text: string): StoredAuditRecord {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new CorruptRecordError(seq, text, `audit record seq ${seq} is not valid JSON`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new CorruptRecordError(seq, text, `audit record seq ${seq} is not a JSON object`);
+  }
+  return { ...(parsed as Omit<StoredAuditRecord, 'seq'>), seq };
+}
