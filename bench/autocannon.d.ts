@@ -57,6 +57,8 @@ declare module 'autocannon' {
     /** Ends the run at the next sample tick (up to a second later). */
     stop(): void;
     on(event: 'reqError', listener: (error: Error) => void): this;
+    /** Every response: the client, its status, bytes, and latency in ms (fractional). */
+    on(event: 'response', listener: (client: unknown, status: number, bytes: number, ms: number) => void): this;
   }
 
   function autocannon(options: AutocannonOptions): AutocannonInstance;

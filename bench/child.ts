@@ -4,7 +4,7 @@
  * draining its output, reads its memory from /proc and stops it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Cleanup } from './cleanup.ts';
 
@@ -20,6 +20,8 @@ export interface ChildServer {
   memory(): ProcessMemory;
   /** CPU time used so far (user + system), in seconds. */
   cpuSeconds(): number;
+  /** CPU seconds so far by thread name (`MainThread`, `libuv-worker`, `V8Worker`, named worker threads), summed over threads of a name. */
+  threadCpuSeconds(): Map<string, number>;
   /** The last stderr lines (for error reports). */
   tail(): string[];
   /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code (null when killed). */
@@ -56,6 +58,7 @@ export async function spawnServer(options: SpawnServerOptions): Promise<ChildSer
       url: String(listening.url),
       memory: () => readMemory(pid),
       cpuSeconds: () => readCpuSeconds(pid),
+      threadCpuSeconds: () => readThreadCpuSeconds(pid),
       tail: () => [...lines],
       stop: (graceMs) => stop(graceMs).finally(unregister),
     };
@@ -133,8 +136,27 @@ const USER_HZ = 100;
 
 /** User + system CPU seconds of a process (Linux /proc; fields 14 and 15 of stat). */
 export function readCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).seconds;
+}
+
+/** CPU seconds by thread name (/proc/<pid>/task/<tid>/stat); threads that end between listing and reading are skipped. */
+export function readThreadCpuSeconds(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const { name, seconds } = parseStat(stat);
+    byName.set(name, (byName.get(name) ?? 0) + seconds);
+  }
+  return byName;
+}
+
+function parseStat(stat: string): { name: string; seconds: number } {
   // The command name (field 2) may hold spaces; count fields after its closing parenthesis.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+  return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), seconds: (Number(fields[11]) + Number(fields[12])) / USER_HZ };
 }

@@ -26,12 +26,18 @@ export function fleetEntry(index: number): FleetEntry {
   };
 }
 
+/** What a fleet's policies grant: an access token signed by the service, or an STS session. */
+export type FleetGrant = 'token' | 'aws';
+
+/** The account of every role the aws fleet names (the loopback STS accepts any). */
+const AWS_ACCOUNT = '123456789012';
+
 /**
  * The policy file for `index`. Four shapes alternate (exact ref, a ref list
  * with a glob, a workflow glob, an environment) so evaluation is not one
  * code path; every shape grants the tokens minted by `tokenClaims`.
  */
-export function policyText(index: number): string {
+export function policyText(index: number, grant: FleetGrant = 'token'): string {
   const { repository, repositoryId } = fleetEntry(index);
   const extra = [
     ['  ref: refs/heads/main', '  event_name: [push, workflow_dispatch]'],
@@ -49,11 +55,36 @@ export function policyText(index: number): string {
     `  repository_owner_id: "${OWNER_ID}"`,
     ...extra,
     '  runner_environment: github-hosted',
+    ...(grant === 'token' ? tokenGrant() : awsGrant(index)),
+    '',
+  ].join('\n');
+}
+
+function tokenGrant(): string[] {
+  return [
     'ttl: { default: 10m, max: 30m }',
     'grant:',
     `  token: { audience: https://artifacts.acme.internal, scope: ["artifacts:read", "artifacts:write"] }`,
-    '',
-  ].join('\n');
+  ];
+}
+
+/** An STS session in the app's own role, narrowed to its bucket (STS sessions last 15 minutes at least). */
+function awsGrant(index: number): string[] {
+  const app = `app-${String(index).padStart(5, '0')}`;
+  return [
+    'ttl: { default: 15m, max: 1h }',
+    'grant:',
+    '  aws:',
+    `    role_arn: arn:aws:iam::${AWS_ACCOUNT}:role/${app}-deploy`,
+    '    region: eu-west-1',
+    '    session_policy:',
+    '      Version: "2012-10-17"',
+    '      Statement:',
+    '        - Effect: Allow',
+    '          Action: ["s3:PutObject", "s3:GetObject"]',
+    `          Resource: "arn:aws:s3:::acme-${app}/*"`,
+    `    tags: { team: "team-${String(index % 100).padStart(2, '0')}" }`,
+  ];
 }
 
 /** Which policy the `tokenIndex`-th token targets: a stride walk that visits every policy. */

@@ -22,6 +22,8 @@ export interface MintOptions {
   audience: string;
   count: number;
   policyCount: number;
+  /** The first token index (default 0): pools minted for one service take disjoint ranges, so they visit different policies. */
+  offset?: number;
   /** Seconds until the tokens expire (must outlast minting plus the run). */
   lifetime: number;
   threads: number;
@@ -31,11 +33,12 @@ export interface MintOptions {
 export async function mintTokens(options: MintOptions): Promise<{ pool: TokenPool; seconds: number }> {
   const started = performance.now();
   const share = Math.ceil(options.count / options.threads);
+  const offset = options.offset ?? 0;
   const jobs: MintJob[] = [];
   for (let from = 0; from < options.count; from += share) {
     jobs.push({
       privateKeyPem: options.issuer.privateKeyPem, kid: options.issuer.kid, issuer: options.issuer.url,
-      audience: options.audience, from, to: Math.min(options.count, from + share),
+      audience: options.audience, from: offset + from, to: offset + Math.min(options.count, from + share),
       policyCount: options.policyCount, lifetime: options.lifetime,
     });
   }
