@@ -17,7 +17,7 @@
  * Exit 0 when it ran (a FAIL verdict is a report, not an error); exit 1 on an
  * error: a non-200 response, a phase that could not run.
  *
- *   npm run bench -- [--quick] [--only hello,crypto,token,aws,scale,action]
+ *   npm run bench -- [--quick] [--only hello,crypto,token,aws,scale,action,postgres]
  *                    [--duration 6] [--warmup 1] [--connections 1,32,128]
  *                    [--policies 10000] [--scale 10,1000,100000] [--scale-duration 4]
  *                    [--action-runs 10] [--tokens N] [--cpu-prof DIR]
@@ -27,13 +27,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCleanup, cleanUpOnSignals, type Cleanup } from './cleanup.ts';
 import type { LoadOutcome } from './load.ts';
-import { parseBenchOptions, USAGE, type BenchOptions, type Phase } from './options.ts';
+import { parseBenchOptions, PHASES, USAGE, type BenchOptions, type Phase } from './options.ts';
 import { runActionPhase } from './phase-action.ts';
 import { runAwsPhase } from './phase-aws.ts';
 import { runCryptoPhase } from './phase-crypto.ts';
 import { runHelloPhase } from './phase-hello.ts';
 import { runScalePhase } from './phase-scale.ts';
 import { runTokenPhase } from './phase-token.ts';
+import { runPostgresPhase } from './phase-postgres.ts';
 import { describeLoadAverage, describeMachine, formatCount, formatFailures } from './report.ts';
 import { printIssue2 } from './report-issue2.ts';
 import { printTable, type BenchResults } from './report-table.ts';
@@ -45,6 +46,7 @@ const TITLES: Record<Phase, string> = {
   aws: '(4) aws exchanges (loopback STS)',
   scale: '(5) policy-set scaling',
   action: '(6) the Action',
+  postgres: '(7) PostgreSQL: SQLite vs one and two replicas (bench/postgres.bench.ts)',
 };
 
 /** Runs one phase into `results`; an error is reported and the run goes on (so one broken phase loses only its figures). */
@@ -59,6 +61,7 @@ async function runPhase(phase: Phase, options: BenchOptions, dir: string, cleanu
     if (phase === 'aws') results.aws = await runAwsPhase(options, dir, cleanup);
     if (phase === 'scale') results.scale = await runScalePhase(options, dir, cleanup);
     if (phase === 'action') results.action = await runActionPhase(options, dir, cleanup);
+    if (phase === 'postgres') await runPostgresPhase(options);
     console.log(`  (${((performance.now() - started) / 1000).toFixed(0)} s; ${describeLoadAverage(true)})`);
     return true;
   } catch (error) {
@@ -110,7 +113,7 @@ async function main(): Promise<number> {
     console.log(`phases: ${[...options.phases].join(', ')}; ${options.duration} s per load point after ${options.warmup} s warm-up${options.quick ? ' (--quick)' : ''}`);
     const results: BenchResults = {};
     let ran = true;
-    for (const phase of ['hello', 'crypto', 'token', 'aws', 'scale', 'action'] as const) {
+    for (const phase of PHASES) {
       ran = (await runPhase(phase, options, dir, cleanup, results)) && ran;
     }
     if (results.token !== undefined) printIssue2(results.token, results.hello);
