@@ -94,7 +94,6 @@ async function decide(deps: ExchangeDeps, set: PolicySet, request: TokenRequest,
   const repository = claimText(token.claims.repository_id) ?? claimText(token.claims.repository) ?? token.issuer;
   const repoBudget = await limit(deps.repositoryLimiter.hit(`${token.issuer}:${repository}`));
   if (!repoBudget.allowed) fail('rate_limited', 'rate limit for this repository exceeded', { retryAfter: repoBudget.retryAfter });
-  checkTrustedOwner(deps, token);
   const nowSeconds = Math.floor(deps.now() / 1000);
   const replay = replayCheck(deps, token, nowSeconds);
   let approved: Approved;
@@ -151,6 +150,7 @@ function replayCheck(deps: ExchangeDeps, token: VerifiedToken, nowSeconds: numbe
 
 /** Everything about the policy, in the table's order; throws the first failure. */
 function approve(deps: ExchangeDeps, set: PolicySet, request: TokenRequest, decision: Decision, token: VerifiedToken): Approved {
+  checkTrustedOwner(deps, token);
   const found = set.policies.get(request.audience);
   if (found === undefined || found.issuer !== token.issuer) fail('policy_unknown', `no policy ${showValue(request.audience)} for this issuer`);
   const policy = found as CompiledPolicy;

@@ -50,95 +50,108 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const now = options.now ?? Date.now;
   const metrics = createMetrics({ processMetrics: true });
   const issuerKinds = Object.fromEntries(Object.entries(config.issuers).map(([name, issuer]) => [name, { kind: issuer.kind }]));
-  const policies = await createPolicyHolder({ dir: config.policies.dir, watch: config.policies.watch, issuers: issuerKinds, maxTtl: config.limits.max_ttl, metrics, logger });
-  const opened = await openStore(config.store.url, { logger, ...storeOptionsFromConfig(config.store) });
-  const store = options.wrapStore ? options.wrapStore(opened) : opened;
-  const signing = await loadSigningKeys(config.signing.keys_dir);
-  const devKey = options.dev ? await loadDevIssuerKey(config.signing.keys_dir) : undefined;
-  const verifier = createTokenVerifier({
-    issuers: config.issuers,
-    audience: serviceAudience(config),
-    logger,
-    now,
-    maxTokenBytes: config.limits.max_token_bytes,
-    onJwksFetch: (issuer, outcome) => metrics.jwksFetches.inc({ issuer, outcome }),
-    ...(devKey !== undefined ? { staticKeys: devStaticKeys(config.issuers, config.public_url, devKey.publicJwk) } : {}),
-  });
-  const minters = new Map<string, Minter>([
-    ['token', createTokenMinter({ issuer: config.public_url, signingKey: () => signing.active })],
-    ['aws', createAwsMinter({ region: config.aws.region, endpoint: config.aws.endpoint, logger })],
-  ]);
-  const auditStream = options.auditStream ?? process.stdout;
-  const exchange = createExchange({
-    verifier, store, minters, metrics, logger, now,
-    policies: policies.current,
-    explainDenials: config.explain_denials,
-    trustedOwners: config.trust.owners,
-    // Counted in the store (shared between replicas on PostgreSQL), never through a test's wrapped store.
-    repositoryLimiter: createRateLimiter({ limit: config.limits.per_repository_per_minute, counters: opened, now }),
-    clientIpLimiter: createRateLimiter({ limit: config.limits.per_client_ip_per_minute, counters: opened, now }),
-    onAudit: config.audit.stdout ? (record) => auditStream.write(`${JSON.stringify(record)}\n`) : undefined,
-  });
-  const onGrantAudit = config.audit.stdout ? (record: object) => auditStream.write(`${JSON.stringify(record)}\n`) : undefined;
-  const app = createApp({
-    revocation: { store, verifier, logger, now, limits: config.limits, onAudit: onGrantAudit },
-    introspection: {
-      store, logger, now, limits: config.limits, onAudit: onGrantAudit,
-      bearer: config.introspection.bearer, publicUrl: config.public_url, signingKeys: () => signing,
-    },
-    exchange, logger, metrics,
-    limits: config.limits,
-    publicUrl: config.public_url,
-    signingKeys: () => signing,
-    readiness: async () => {
-      const problems = policies.problems();
-      try {
-        await store.ping();
-      } catch {
-        problems.push('store unreachable');
-      }
-      return problems;
-    },
-    devIssuer: devKey === undefined ? undefined : { url: devIssuerUrl(config.public_url), jwks: { keys: [devKey.publicJwk] } },
-  });
-  // The second dev issuer, GHES-shaped (SPEC §7: npm start configures every issuer the shipped examples name).
-  if (devKey !== undefined) app.route(DEV_ISSUER_PATHS.ghes, devIssuerRoutes({ url: devIssuerUrl(config.public_url, 'ghes'), jwks: { keys: [devKey.publicJwk] } }));
-  const purge = setInterval(() => {
-    store.purgeExpired(Math.floor(now() / 1000)).catch((error: unknown) => logger.warn('replay purge failed', { error }));
-  }, 60_000);
-  purge.unref();
-  const checkpoints = startAuditCheckpoints({
-    store, audit: config.audit, signingKey: () => signing.active, issuer: config.public_url,
-    policySetVersion: () => policies.current().version, logger, now,
-  });
+  // What start-up opened so far: undone if a later step fails, so a refused start exits
+  // instead of idling on watchers, timers and connections.
+  const undo: Array<() => unknown> = [];
+  try {
+    const policies = await createPolicyHolder({ dir: config.policies.dir, watch: config.policies.watch, issuers: issuerKinds, maxTtl: config.limits.max_ttl, metrics, logger });
+    undo.push(() => policies.close());
+    const opened = await openStore(config.store.url, { logger, ...storeOptionsFromConfig(config.store) });
+    undo.push(() => opened.close());
+    const store = options.wrapStore ? options.wrapStore(opened) : opened;
+    const signing = await loadSigningKeys(config.signing.keys_dir);
+    const devKey = options.dev ? await loadDevIssuerKey(config.signing.keys_dir) : undefined;
+    const verifier = createTokenVerifier({
+      issuers: config.issuers,
+      audience: serviceAudience(config),
+      logger,
+      now,
+      maxTokenBytes: config.limits.max_token_bytes,
+      onJwksFetch: (issuer, outcome) => metrics.jwksFetches.inc({ issuer, outcome }),
+      ...(devKey !== undefined ? { staticKeys: devStaticKeys(config.issuers, config.public_url, devKey.publicJwk) } : {}),
+    });
+    undo.push(() => verifier.close());
+    const minters = new Map<string, Minter>([
+      ['token', createTokenMinter({ issuer: config.public_url, signingKey: () => signing.active })],
+      ['aws', createAwsMinter({ region: config.aws.region, endpoint: config.aws.endpoint, logger })],
+    ]);
+    const auditStream = options.auditStream ?? process.stdout;
+    const exchange = createExchange({
+      verifier, store, minters, metrics, logger, now,
+      policies: policies.current,
+      explainDenials: config.explain_denials,
+      trustedOwners: config.trust.owners,
+      // Counted in the store (shared between replicas on PostgreSQL), never through a test's wrapped store.
+      repositoryLimiter: createRateLimiter({ limit: config.limits.per_repository_per_minute, counters: opened, now }),
+      clientIpLimiter: createRateLimiter({ limit: config.limits.per_client_ip_per_minute, counters: opened, now }),
+      onAudit: config.audit.stdout ? (record) => auditStream.write(`${JSON.stringify(record)}\n`) : undefined,
+    });
+    const onGrantAudit = config.audit.stdout ? (record: object) => auditStream.write(`${JSON.stringify(record)}\n`) : undefined;
+    const app = createApp({
+      revocation: { store, verifier, logger, now, limits: config.limits, onAudit: onGrantAudit },
+      introspection: {
+        store, logger, now, limits: config.limits, onAudit: onGrantAudit,
+        bearer: config.introspection.bearer, publicUrl: config.public_url, signingKeys: () => signing,
+      },
+      exchange, logger, metrics,
+      limits: config.limits,
+      publicUrl: config.public_url,
+      signingKeys: () => signing,
+      readiness: async () => {
+        const problems = policies.problems();
+        try {
+          await store.ping();
+        } catch {
+          problems.push('store unreachable');
+        }
+        return problems;
+      },
+      devIssuer: devKey === undefined ? undefined : { url: devIssuerUrl(config.public_url), jwks: { keys: [devKey.publicJwk] } },
+    });
+    // The second dev issuer, GHES-shaped (SPEC §7: npm start configures every issuer the shipped examples name).
+    if (devKey !== undefined) app.route(DEV_ISSUER_PATHS.ghes, devIssuerRoutes({ url: devIssuerUrl(config.public_url, 'ghes'), jwks: { keys: [devKey.publicJwk] } }));
+    const purge = setInterval(() => {
+      store.purgeExpired(Math.floor(now() / 1000)).catch((error: unknown) => logger.warn('replay purge failed', { error }));
+    }, 60_000);
+    purge.unref();
+    undo.push(() => clearInterval(purge));
+    const checkpoints = startAuditCheckpoints({
+      store, audit: config.audit, signingKey: () => signing.active, issuer: config.public_url,
+      policySetVersion: () => policies.current().version, logger, now,
+    });
+    undo.push(() => checkpoints.stop());
 
-  const server = await listen(app.fetch, config.listen.host, config.listen.port, config.limits);
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${port}`;
-  logger.info('listening', { url, policies: policies.current().policies.size, policy_set_version: policies.current().version, store: store.engine, dev: options.dev === true });
-  return {
-    url,
-    port,
-    reloadPolicies: policies.reload,
-    async close() {
-      clearInterval(purge);
-      policies.close();
-      await new Promise<void>((resolve) => {
-        // close() ends only the connections idle right now; one that finishes its request later would
-        // stay open until the client's keep-alive ends it, so sweep until every connection is gone.
-        const sweep = setInterval(() => server.closeIdleConnections(), 50);
-        server.close(() => {
-          clearInterval(sweep);
-          resolve();
+    const server = await listen(app.fetch, config.listen.host, config.listen.port, config.limits);
+    const port = (server.address() as AddressInfo).port;
+    const url = `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${port}`;
+    logger.info('listening', { url, policies: policies.current().policies.size, policy_set_version: policies.current().version, store: store.engine, dev: options.dev === true });
+    return {
+      url,
+      port,
+      reloadPolicies: policies.reload,
+      async close() {
+        clearInterval(purge);
+        policies.close();
+        await new Promise<void>((resolve) => {
+          // close() ends only the connections idle right now; one that finishes its request later would
+          // stay open until the client's keep-alive ends it, so sweep until every connection is gone.
+          const sweep = setInterval(() => server.closeIdleConnections(), 50);
+          server.close(() => {
+            clearInterval(sweep);
+            resolve();
+          });
+          server.closeIdleConnections();
         });
-        server.closeIdleConnections();
-      });
-      verifier.close();
-      await checkpoints.stop(); // the last checkpoint, after in-flight requests finished
-      await store.close();
-      logger.info('stopped');
-    },
-  };
+        verifier.close();
+        await checkpoints.stop(); // the last checkpoint, after in-flight requests finished
+        await store.close();
+        logger.info('stopped');
+      },
+    };
+  } catch (error) {
+    for (const step of undo.reverse()) await Promise.resolve().then(step).catch(() => undefined);
+    throw error;
+  }
 }
 
 function listen(fetch: Parameters<typeof serve>[0]['fetch'], hostname: string, port: number, limits: Config['limits']): Promise<Server> {

@@ -6,6 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile, cp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -157,5 +158,26 @@ describe('latchkey serve --dev (the README walkthrough)', () => {
     const result = await latchkey(['serve'], dir, { LATCHKEY_LIMITS_MAX_TTL: 'forever' });
     assert.equal(result.code, 1);
     assert.match(result.stderr, /limits\.max_ttl/);
+  });
+
+  // Policies load (and are watched) before the store opens and the port is bound: a later failure must
+  // end the process with 1, not leave it idling on the policy watcher. Port 1 on loopback refuses at once.
+  it('exits 1 after a failed start-up (a PostgreSQL store that cannot be reached), the policy watcher notwithstanding', async () => {
+    const result = await latchkey(['serve', '--dev'], dir, { LATCHKEY_STORE_URL: 'postgres://latchkey@127.0.0.1:1/latchkey', LATCHKEY_STORE_CONNECT_TIMEOUT: '2s' });
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /start-up failed/);
+  });
+
+  it('exits 1 after a failed start-up (the port is taken), the policy watcher and the open store notwithstanding', async () => {
+    const holder = createServer();
+    await new Promise<void>((done) => holder.listen(0, '127.0.0.1', done));
+    try {
+      const port = String((holder.address() as AddressInfo).port);
+      const result = await latchkey(['serve', '--dev'], dir, { LATCHKEY_LISTEN_PORT: port, LATCHKEY_STORE_URL: 'sqlite:./data/port-taken.db' });
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /start-up failed/);
+    } finally {
+      await new Promise((done) => holder.close(done));
+    }
   });
 });

@@ -22,7 +22,7 @@ import { renderReportJson, renderReportMarkdown } from '../audit/report-render.t
 import { loadConfig, type Config } from '../config.ts';
 import { parseDuration } from '../duration.ts';
 import { loadPolicies } from '../policy/load.ts';
-import { openStore } from '../store/open.ts';
+import { openStore, storeOptionsFromConfig } from '../store/open.ts';
 import { CorruptRecordError, type Store } from '../store/store.ts';
 
 /** Where the command writes and what it reads from its environment. */
@@ -108,20 +108,30 @@ function configFileOf(flags: Flags, io: AuditCommandIo): string | undefined {
   return flags.config ?? io.configFile ?? (existsSync('latchkey.yaml') ? 'latchkey.yaml' : undefined);
 }
 
+/** The store to read and how to connect to it. */
+interface StoreChoice {
+  url: string;
+  /** The config file's store section, when there is a config file: its TLS, timeouts and pool apply to any URL. */
+  settings: Config['store'] | undefined;
+}
+
 /** --store, else LATCHKEY_STORE_URL, else the config file's store.url (when there is a config file), else the default. */
-function pickStoreUrl(flags: Flags, io: AuditCommandIo): string {
-  if (flags.store !== undefined) return flags.store;
+function pickStoreUrl(flags: Flags, io: AuditCommandIo): StoreChoice {
   const fromEnv = io.env.LATCHKEY_STORE_URL;
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  const file = configFileOf(flags, io);
-  return file === undefined ? DEFAULT_STORE_URL : loadConfig({ file, env: io.env }).store.url;
+  const given = flags.store ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined);
+  // A config named on the command line always applies its connection settings; the default
+  // latchkey.yaml is read only when it is also where the URL comes from.
+  const explicit = flags.config ?? io.configFile;
+  const file = given === undefined ? configFileOf(flags, io) : explicit;
+  const settings = file === undefined ? undefined : loadConfig({ file, env: io.env }).store;
+  return { url: given ?? settings?.url ?? DEFAULT_STORE_URL, settings };
 }
 
 /** Opens the store read-only, runs `work`, closes it; a store that cannot be opened or read exits 2. */
-async function withStore(url: string, io: AuditCommandIo, command: string, work: (store: Store) => Promise<number>): Promise<number> {
+async function withStore(choice: StoreChoice, io: AuditCommandIo, command: string, work: (store: Store) => Promise<number>): Promise<number> {
   let store: Store;
   try {
-    store = await openStore(url, { readOnly: true });
+    store = await openStore(choice.url, { readOnly: true, ...(choice.settings === undefined ? {} : storeOptionsFromConfig(choice.settings)) });
   } catch (error) {
     io.stderr.write(`latchkey audit ${command}: ${ascii((error as Error).message)}\n`);
     return 2;
