@@ -6,7 +6,7 @@
  * folder once.
  */
 import { readdir, realpath, stat } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import type { PolicyProblem } from './parse-file.ts';
 
 /** Policy names (SPEC §2). */
@@ -112,7 +112,11 @@ interface Listed {
 async function walk(dir: string, problems: PolicyProblem[], links: LinkTarget[]): Promise<Listed[]> {
   const found: Listed[] = [];
   const visited = new Set<string>();
-  const root = await realpath(dir).catch(() => dir);
+  const named = resolve(dir);
+  const root = await realpath(dir).catch(() => named);
+  // The folder itself may be a link (a mount swapped as a whole): its files are read below its real
+  // path, and a move of it also means "read again".
+  if (root !== named) links.push({ path: dir, real: root });
   const visit = async (relative: string, subfolders: string[]): Promise<void> => {
     const absolute = relative === '' ? dir : join(dir, relative);
     let entries;
@@ -133,7 +137,7 @@ async function walk(dir: string, problems: PolicyProblem[], links: LinkTarget[])
       const isYaml = YAML_EXTENSION.test(entry.name);
       let kind: 'file' | 'folder' | 'other' = entry.isDirectory() ? 'folder' : entry.isFile() ? 'file' : 'other';
       // Outside a linked folder, a plain file is read where it is named.
-      let source: string | undefined = real === (relative === '' ? root : join(root, relative)) ? undefined : join(real, entry.name);
+      let source: string | undefined = real === (relative === '' ? named : join(named, relative)) ? undefined : join(real, entry.name);
       if (entry.isSymbolicLink()) {
         try {
           const path = join(real, entry.name);
