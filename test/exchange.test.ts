@@ -56,3 +56,22 @@ describe('exchange with a failing store', () => {
     }
   });
 });
+
+describe('rate limits counted in a store that cannot count', () => {
+  it('ATTACKS 27: answers 503 store_unavailable (not 500, not a pass) when the counters cannot be read', async () => {
+    const failing = (): Promise<number> => Promise.reject(new StoreUnavailableError('counters unreachable'));
+    const svc = await startTestService({
+      config: { limits: { per_repository_per_minute: 10, per_client_ip_per_minute: 10 } },
+      // The opened store with its counters failing; everything else passes through.
+      wrapStore: (store) => new Proxy(store, { get: (target, key) => (key === 'countRequests' || key === 'peekRequests' ? failing : Reflect.get(target, key)) }),
+    });
+    try {
+      const res = await svc.post('/token', exchangeParams(await svc.issuer.sign(), 'webapp/read'));
+      assert.equal(res.status, 503);
+      assert.equal(res.body.reason, 'store_unavailable');
+      assert.equal(res.body.access_token, undefined);
+    } finally {
+      await svc.close();
+    }
+  });
+});

@@ -13,7 +13,7 @@ import { createMetrics } from './metrics.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { createLogger, type Logger } from './log.ts';
 import { openStore, storeOptionsFromConfig } from './store/open.ts';
-import type { Store } from './store/store.ts';
+import type { RequestCounters, Store } from './store/store.ts';
 import { createTokenVerifier } from './oidc/verify.ts';
 import { loadSigningKeys } from './grants/signing-keys.ts';
 import { createTokenMinter } from './grants/token.ts';
@@ -81,9 +81,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       policies: policies.current,
       explainDenials: config.explain_denials,
       trustedOwners: config.trust.owners,
-      // Counted in the store (shared between replicas on PostgreSQL), never through a test's wrapped store.
-      repositoryLimiter: createRateLimiter({ limit: config.limits.per_repository_per_minute, counters: opened, now }),
-      clientIpLimiter: createRateLimiter({ limit: config.limits.per_client_ip_per_minute, counters: opened, now }),
+      // Counted in the store (shared between replicas on PostgreSQL); through a wrapped store only if it counts.
+      repositoryLimiter: createRateLimiter({ limit: config.limits.per_repository_per_minute, counters: countersOf(store, opened), now }),
+      clientIpLimiter: createRateLimiter({ limit: config.limits.per_client_ip_per_minute, counters: countersOf(store, opened), now }),
       onAudit: config.audit.stdout ? (record) => auditStream.write(`${JSON.stringify(record)}\n`) : undefined,
     });
     const onGrantAudit = config.audit.stdout ? (record: object) => auditStream.write(`${JSON.stringify(record)}\n`) : undefined;
@@ -152,6 +152,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     for (const step of undo.reverse()) await Promise.resolve().then(step).catch(() => undefined);
     throw error;
   }
+}
+
+/** The wrapped store's request counters when it has its own (fault-injecting tests), else the opened store's. */
+function countersOf(store: Store, opened: RequestCounters): RequestCounters {
+  return 'countRequests' in store && 'peekRequests' in store ? (store as Store & RequestCounters) : opened;
 }
 
 function listen(fetch: Parameters<typeof serve>[0]['fetch'], hostname: string, port: number, limits: Config['limits']): Promise<Server> {

@@ -146,7 +146,7 @@ export function parseFileCommands(text: string): Record<string, string> {
 }
 
 /** Runs one step's process; kills it (and fails the test) if it outlives 60 s. */
-function runNode(file: string, env: Record<string, string>, cwd: string): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
+export function runNode(file: string, env: Record<string, string>, cwd: string): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [file], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

@@ -8,7 +8,6 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -18,6 +17,7 @@ import type { AuditRecordBody } from '../../exchange-service/src/audit/record.ts
 import { runAuditCommand } from '../../exchange-service/src/cli/audit.ts';
 import { openSqliteStore } from '../../exchange-service/src/store/sqlite.ts';
 import { NOW_MS, makeBody, makeGrantInput, makeTempDir } from '../store/fixtures.ts';
+import { capture } from '../support/capture.ts';
 
 const temp = makeTempDir();
 after(() => temp.remove());
@@ -38,17 +38,6 @@ async function makeStoreFile(): Promise<{ path: string; url: string }> {
   await store.commitGrant(makeGrantInput(6));
   await store.close();
   return { path, url: `sqlite:${path}` };
-}
-
-function capture(): { stream: Writable; text(): string } {
-  const chunks: Buffer[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer | string, _encoding, done) {
-      chunks.push(Buffer.from(chunk));
-      done();
-    },
-  });
-  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
 }
 
 async function verify(args: string[], env: NodeJS.ProcessEnv = {}, configFile?: string): Promise<{ code: number; stdout: string; stderr: string }> {

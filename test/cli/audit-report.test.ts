@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import type { AuditRecordBody } from '../../exchange-service/src/audit/record.ts';
 import type { AuditReport } from '../../exchange-service/src/audit/report.ts';
@@ -14,6 +13,7 @@ import { runAuditCommand } from '../../exchange-service/src/cli/audit.ts';
 import { openSqliteStore } from '../../exchange-service/src/store/sqlite.ts';
 import { NOW_MS, makeBody, makeGrantInput, makeTempDir } from '../store/fixtures.ts';
 import { BASIC_POLICY } from '../support/service.ts';
+import { capture } from '../support/capture.ts';
 
 const temp = makeTempDir();
 after(() => temp.remove());
@@ -52,17 +52,6 @@ before(async () => {
   await hostile.commitGrant(grantInput(2, 600, HOSTILE_JUSTIFICATION, HOSTILE_REPO));
   await hostile.close();
 });
-
-function capture(): { stream: Writable; text(): string } {
-  const chunks: Buffer[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer | string, _encoding, done) {
-      chunks.push(Buffer.from(chunk));
-      done();
-    },
-  });
-  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
-}
 
 async function report(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout = capture();

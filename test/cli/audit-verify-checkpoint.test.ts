@@ -10,7 +10,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { readChainHead, type ChainHead } from '../../exchange-service/src/audit/checkpoint-head.ts';
 import { signCheckpoint } from '../../exchange-service/src/audit/checkpoint.ts';
@@ -19,6 +18,7 @@ import { createKeyFile, loadSigningKeys, type SigningKey } from '../../exchange-
 import { openSqliteStore } from '../../exchange-service/src/store/sqlite.ts';
 import { NOW_MS, makeBody, makeGrantInput, makeTempDir } from '../store/fixtures.ts';
 import { exchangeParams, startTestService } from '../support/service.ts';
+import { capture } from '../support/capture.ts';
 
 const temp = makeTempDir();
 after(() => temp.remove());
@@ -31,17 +31,6 @@ before(async () => {
   key = await createKeyFile(KEYS, 'ES256');
   other = await createKeyFile(OTHER_KEYS, 'ES256');
 });
-
-function capture(): { stream: Writable; text(): string } {
-  const chunks: Buffer[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer | string, _encoding, done) {
-      chunks.push(Buffer.from(chunk));
-      done();
-    },
-  });
-  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
-}
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout = capture();

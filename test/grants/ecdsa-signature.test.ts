@@ -28,11 +28,13 @@ describe('derToP1363', () => {
     assert.ok(shortSeen > 0, 'no short integer was produced');
   });
 
-  it('agrees with node’s own ieee-p1363 output format on the same key', () => {
-    const data = Buffer.from('same');
-    const fromNode = sign('sha256', data, { key: privateKey, dsaEncoding: 'ieee-p1363' });
-    assert.ok(verify('sha256', data, publicKey, sign('sha256', data, privateKey)));
-    assert.equal(fromNode.length, derToP1363(sign('sha256', data, privateKey), 32).length);
+  it('strips the sign byte and left-pads short integers to exactly 32 bytes each', () => {
+    const r = Buffer.alloc(32, 0xab); // high bit set: DER carries a leading 0x00
+    const s = Buffer.from([0x01, 0x02]); // short: padded on the left
+    const der = Buffer.concat([Buffer.from([0x30, 2 + 33 + 2 + 2, 0x02, 33, 0x00]), r, Buffer.from([0x02, 2]), s]);
+    const out = derToP1363(der, 32);
+    assert.deepEqual(out.subarray(0, 32), r);
+    assert.deepEqual(out.subarray(32), Buffer.concat([Buffer.alloc(30), s]));
   });
 
   const bad: Array<[string, number[]]> = [

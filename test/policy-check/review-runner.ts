@@ -8,13 +8,12 @@
  * defaults, `${{ github.token }}` evaluated), the `GITHUB_*` variables of the
  * event and fresh `GITHUB_OUTPUT` and `GITHUB_STEP_SUMMARY` files.
  */
-import { spawn } from 'node:child_process';
 import { cp, mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { parseFileCommands } from '../action/runner.ts';
+import { parseFileCommands, runNode } from '../action/runner.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -103,27 +102,4 @@ function defaults(manifest: Manifest, token: string): Record<string, string> {
     values[name] = value === '${{ github.token }}' ? token : value;
   }
   return values;
-}
-
-/** Runs one step's process; kills it (and fails the test) if it outlives 60 s. */
-function runNode(file: string, env: Record<string, string>, cwd: string): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [file], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`step ${file} did not finish within 60 s\n${stdout}\n${stderr}`));
-    }, 60_000);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (exitCode) => {
-      clearTimeout(timer);
-      resolvePromise({ exitCode, stdout, stderr });
-    });
-  });
 }

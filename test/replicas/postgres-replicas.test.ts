@@ -74,7 +74,47 @@ async function post(base: string, path: string, params: Record<string, string>, 
   return { status: response.status, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
 }
 
+/** Two replicas on a fresh database with one shared keys folder and one policy, as deployed; `settings` adds to the config. */
+interface ReplicaPair {
+  db: TestDatabase;
+  issuer: TestIssuer;
+  dir: string;
+  replicas: Replica[];
+  close(): Promise<void>;
+}
+
+async function startReplicaPair(settings: Record<string, unknown>): Promise<ReplicaPair> {
+  const db = await createTestDatabase();
+  const issuer = await startTestIssuer({ audience: AUDIENCE });
+  const dir = await mkdtemp(join(tmpdir(), 'latchkey-replicas-'));
+  await mkdir(join(dir, 'policies/webapp'), { recursive: true });
+  await writeFile(join(dir, 'policies/webapp/read.yaml'), BASIC_POLICY);
+  const config = {
+    public_url: AUDIENCE,
+    listen: { host: '127.0.0.1', port: 0 },
+    issuers: { github: { url: issuer.url, jwks_timeout: '2s' } },
+    store: { url: db.url },
+    signing: { keys_dir: join(dir, 'keys') }, // shared, as replicas must share it
+    policies: { dir: join(dir, 'policies'), watch: false },
+    ...settings,
+  };
+  await writeFile(join(dir, 'latchkey.json.yaml'), JSON.stringify(config)); // JSON is YAML
+  // Provision the shared keys first, as an operator would; then both start at once (and migrate the empty database together).
+  await loadSigningKeys(join(dir, 'keys'));
+  const replicas = await Promise.all([startReplica(join(dir, 'latchkey.json.yaml'), dir), startReplica(join(dir, 'latchkey.json.yaml'), dir)]);
+  return {
+    db, issuer, dir, replicas,
+    async close() {
+      await Promise.all(replicas.map(stopReplica));
+      await issuer.close();
+      await db.drop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 describeWithPostgres('replicas on one PostgreSQL database', {}, () => {
+  let setup: ReplicaPair | undefined;
   let db: TestDatabase;
   let issuer: TestIssuer;
   let dir: string;
@@ -82,33 +122,15 @@ describeWithPostgres('replicas on one PostgreSQL database', {}, () => {
   let b: Replica | undefined;
 
   before(async () => {
-    db = await createTestDatabase();
-    issuer = await startTestIssuer({ audience: AUDIENCE });
-    dir = await mkdtemp(join(tmpdir(), 'latchkey-replicas-'));
-    await mkdir(join(dir, 'policies/webapp'), { recursive: true });
-    await writeFile(join(dir, 'policies/webapp/read.yaml'), BASIC_POLICY);
-    const config = {
-      public_url: AUDIENCE,
-      listen: { host: '127.0.0.1', port: 0 },
-      issuers: { github: { url: issuer.url, jwks_timeout: '2s' } },
-      store: { url: db.url },
-      signing: { keys_dir: join(dir, 'keys') }, // shared, as replicas must share it
-      policies: { dir: join(dir, 'policies'), watch: false },
+    setup = await startReplicaPair({
       introspection: { bearer: BEARER },
       limits: { per_repository_per_minute: 0, per_client_ip_per_minute: 0 },
-    };
-    await writeFile(join(dir, 'latchkey.json.yaml'), JSON.stringify(config)); // JSON is YAML
-    // Provision the shared keys first, as an operator would; then both start at once (and migrate the empty database together).
-    await loadSigningKeys(join(dir, 'keys'));
-    [a, b] = await Promise.all([startReplica(join(dir, 'latchkey.json.yaml'), dir), startReplica(join(dir, 'latchkey.json.yaml'), dir)]);
+    });
+    ({ db, issuer, dir } = setup);
+    [a, b] = setup.replicas;
   });
 
-  after(async () => {
-    await Promise.all([stopReplica(a), stopReplica(b)]);
-    await issuer?.close();
-    await db?.drop();
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-  });
+  after(() => setup?.close());
 
   const replicas = (): [Replica, Replica] => {
     assert.ok(a !== undefined && b !== undefined);
@@ -161,37 +183,16 @@ describeWithPostgres('replicas on one PostgreSQL database', {}, () => {
 });
 
 describeWithPostgres('rate limits shared by replicas on one PostgreSQL database', {}, () => {
-  let db: TestDatabase;
+  let setup: ReplicaPair | undefined;
   let issuer: TestIssuer;
-  let dir: string;
   let pair: Replica[] = [];
 
   before(async () => {
-    db = await createTestDatabase();
-    issuer = await startTestIssuer({ audience: AUDIENCE });
-    dir = await mkdtemp(join(tmpdir(), 'latchkey-replica-limits-'));
-    await mkdir(join(dir, 'policies/webapp'), { recursive: true });
-    await writeFile(join(dir, 'policies/webapp/read.yaml'), BASIC_POLICY);
-    const config = {
-      public_url: AUDIENCE,
-      listen: { host: '127.0.0.1', port: 0 },
-      issuers: { github: { url: issuer.url, jwks_timeout: '2s' } },
-      store: { url: db.url },
-      signing: { keys_dir: join(dir, 'keys') },
-      policies: { dir: join(dir, 'policies'), watch: false },
-      limits: { per_repository_per_minute: 4, per_client_ip_per_minute: 0 },
-    };
-    await writeFile(join(dir, 'latchkey.json.yaml'), JSON.stringify(config));
-    await loadSigningKeys(join(dir, 'keys'));
-    pair = await Promise.all([startReplica(join(dir, 'latchkey.json.yaml'), dir), startReplica(join(dir, 'latchkey.json.yaml'), dir)]);
+    setup = await startReplicaPair({ limits: { per_repository_per_minute: 4, per_client_ip_per_minute: 0 } });
+    ({ issuer, replicas: pair } = setup);
   });
 
-  after(async () => {
-    await Promise.all(pair.map(stopReplica));
-    await issuer?.close();
-    await db?.drop();
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-  });
+  after(() => setup?.close());
 
   it('ATTACKS 22: a repository spends one per-minute budget across replicas (4 allowed, the 5th refused on either)', async () => {
     const [first, second] = pair;
