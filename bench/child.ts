@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Cleanup } from './cleanup.ts';
 
@@ -40,6 +41,20 @@ export interface SpawnServerOptions {
 }
 
 const TAIL_LINES = 40;
+
+/**
+ * The arguments to Node that run `latchkey` as its command does: the flags
+ * of `exchange-service/bin/latchkey.js`'s `#!/usr/bin/env -S node …` line,
+ * then the script. The bench runs the service under its own Node binary
+ * (Node 24, wherever the bench was started), with the launcher's flags.
+ */
+export function latchkeyCommand(root: string): string[] {
+  const bin = join(root, 'exchange-service/bin/latchkey.js');
+  const shebang = readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '';
+  const words = shebang.replace(/^#!\S*\s*(-S\s+)?/, '').split(/\s+/).filter(Boolean);
+  if (words[0] !== 'node') throw new Error(`${bin}: expected a "#!/usr/bin/env -S node …" line, found ${JSON.stringify(shebang)}`);
+  return [...words.slice(1), bin];
+}
 
 /** Spawns `node ARGS` and resolves once it logs that it listens; rejects (and kills it) if it exits or times out first. */
 export async function spawnServer(options: SpawnServerOptions): Promise<ChildServer> {

@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { spawnServer, type ChildServer } from './child.ts';
+import { latchkeyCommand, spawnServer, type ChildServer } from './child.ts';
 import type { Cleanup } from './cleanup.ts';
 import type { FleetGrant } from './fleet.ts';
 import type { BenchIssuer } from './issuer.ts';
@@ -50,7 +50,7 @@ export async function startFleetService(options: FleetServiceOptions): Promise<F
   const profile = options.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir];
   const service = await spawnServer({
     name: options.name, cwd: REPO_ROOT, env: childEnv({ aws: options.grant === 'aws' }), cleanup: options.cleanup,
-    args: [...profile, join(REPO_ROOT, 'exchange-service/bin/latchkey.js'), 'serve', '--config', configFile],
+    args: [...profile, ...latchkeyCommand(REPO_ROOT), 'serve', '--config', configFile],
   });
   const loaded = service.listening.policies;
   if (typeof loaded === 'number' && loaded !== options.policies) {

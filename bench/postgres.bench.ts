@@ -23,7 +23,7 @@ import { parseArgs, promisify } from 'node:util';
 import postgres from 'postgres';
 import { loadSigningKeys } from '../exchange-service/src/grants/signing-keys.ts';
 import { createCleanup, cleanUpOnSignals, type Cleanup } from './cleanup.ts';
-import { spawnServer, type ChildServer } from './child.ts';
+import { latchkeyCommand, spawnServer, type ChildServer } from './child.ts';
 import { startBenchIssuer } from './issuer.ts';
 import { driveExchanges, type LoadOutcome } from './load.ts';
 import { mintTokens, type TokenPool } from './mint.ts';
@@ -31,7 +31,6 @@ import { describeLoadAverage, describeMachine, formatCount, formatFailures } fro
 import { childEnv, SERVICE_AUDIENCE, writeFleet, writeServiceConfig } from './service-setup.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const BIN = join(ROOT, 'exchange-service/bin/latchkey.js');
 const run = promisify(execFile);
 /** PostgreSQL at one replica must reach this share of SQLite's exchanges/s (issue floor). */
 const POSTGRES_FLOOR = 0.6;
@@ -126,7 +125,7 @@ function configWithStore(baseConfig: string, storeUrl: string, name: string): st
 async function measure(name: string, configFile: string, replicas: number, options: Options, pool: TokenPool, cleanup: Cleanup): Promise<ModeResult> {
   const servers: ChildServer[] = [];
   for (let index = 0; index < replicas; index++) {
-    servers.push(await spawnServer({ name: `${name} replica ${index + 1}`, cwd: ROOT, env: childEnv(), cleanup, args: [BIN, 'serve', '--config', configFile] }));
+    servers.push(await spawnServer({ name: `${name} replica ${index + 1}`, cwd: ROOT, env: childEnv(), cleanup, args: [...latchkeyCommand(ROOT), 'serve', '--config', configFile] }));
   }
   const share = Math.max(1, Math.floor(options.connections / replicas));
   const drive = (duration: number): Promise<LoadOutcome[]> =>

@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createChainVerifier } from '../exchange-service/src/audit/chain.ts';
 import { openStore } from '../exchange-service/src/store/open.ts';
+import { latchkeyCommand } from './child.ts';
 
 export interface SoakServiceOptions {
   /** The repository root (where `exchange-service/bin/latchkey.js` is). */
@@ -51,7 +52,7 @@ export async function startSoakService(options: SoakServiceOptions): Promise<Soa
   writeFileSync(configFile, JSON.stringify(config)); // JSON is YAML
   // The service's own settings only: no LATCHKEY_* from the caller's environment.
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('LATCHKEY_')));
-  const child = spawn(process.execPath, [join(options.root, 'exchange-service/bin/latchkey.js'), 'serve', '--config', configFile], {
+  const child = spawn(process.execPath, [...latchkeyCommand(options.root), 'serve', '--config', configFile], {
     cwd: options.dir, env, stdio: ['ignore', 'ignore', 'pipe'],
   });
   const exited = new Promise<void>((done) => child.once('exit', () => done()));

@@ -67,17 +67,17 @@ describe('checkpoint signatures', () => {
     { name: 'signed by a key not in the set', forge: () => signCheckpoint(otherKey, CLAIMS), code: 'ERR_CHECKPOINT_KEY_UNKNOWN' },
     {
       name: "signed by another key that claims the service key's kid",
-      forge: () => signCompactJwt({ ...otherKey, kid: key.kid }, { typ: CHECKPOINT_TYPE }, CLAIMS),
+      forge: async () => signCompactJwt({ ...otherKey, kid: key.kid }, { typ: CHECKPOINT_TYPE }, CLAIMS),
       code: 'ERR_CHECKPOINT_SIGNATURE_INVALID',
     },
     {
       name: 'an access token signed by the same key (typ at+jwt)',
-      forge: () => signCompactJwt(key, { typ: 'at+jwt' }, { ...CLAIMS }),
+      forge: async () => signCompactJwt(key, { typ: 'at+jwt' }, { ...CLAIMS }),
       code: 'ERR_CHECKPOINT_MALFORMED',
     },
     {
       name: 'a properly signed checkpoint with a malformed hash',
-      forge: () => signCompactJwt(key, { typ: CHECKPOINT_TYPE }, { ...CLAIMS, hash: 'not-a-hash' }),
+      forge: async () => signCompactJwt(key, { typ: CHECKPOINT_TYPE }, { ...CLAIMS, hash: 'not-a-hash' }),
       code: 'ERR_CHECKPOINT_MALFORMED',
     },
     {

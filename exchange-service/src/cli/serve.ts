@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, IssuerConfig, isLoopbackHost, loadConfig, type Config } from '../config.ts';
 import { PolicyLoadError } from '../policy/load.ts';
-import { createLogger } from '../log.ts';
+import { coalescingStream, createLogger } from '../log.ts';
 import { startServer } from '../server.ts';
 import { devIssuerUrl } from '../dev/issuer.ts';
 import type { CliIo } from './main.ts';
@@ -44,7 +44,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
     }
     throw error;
   }
-  const logger = createLogger({ level: config.log.level, stream: io.stderr });
+  const logger = createLogger({ level: config.log.level, stream: coalescingStream(io.stderr) });
   let server;
   try {
     server = await startServer(config, { dev: values.dev === true, logger, auditStream: io.stdout });

