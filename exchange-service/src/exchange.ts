@@ -4,7 +4,7 @@
  * about a policy is revealed before the subject token is verified, and a
  * credential is returned only after its `granted` record is committed.
  */
-import { randomUUID } from 'node:crypto';
+import { newGrantId } from './grant-id.ts';
 import { OAuthError, fail } from './errors.ts';
 import { evaluatePolicy, describeDenial, showValue } from './policy/evaluate.ts';
 import type { AuditRecordBody, AuditGrant } from './audit/record.ts';
@@ -175,7 +175,7 @@ async function grant(
   deps: ExchangeDeps, context: RequestContext, decision: Decision, approved: Approved, token: VerifiedToken, nowSeconds: number,
 ): Promise<Record<string, unknown>> {
   const { policy, minter, ttl, scope } = approved;
-  const grantId = randomUUID();
+  const grantId = newGrantId();
   const credential = await minter.mint({ grantId, policy, token, ttl, scope, now: nowSeconds });
   const expiresAt = nowSeconds + ttl;
   const record = auditBody(context, decision, 'granted', null, deps.now());

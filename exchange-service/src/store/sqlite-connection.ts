@@ -21,6 +21,9 @@ export interface WriteConnectionOptions {
   migratedAt: number;
 }
 
+/** WAL frames (pages) before SQLite checkpoints inside a COMMIT: 10,000 × 4 KiB, about 40 MB of WAL. */
+const AUTOCHECKPOINT_BACKSTOP_FRAMES = 10_000;
+
 /** Opens the read-write connection and migrates the schema; throws StoreUnavailableError or StoreSchemaError. */
 export function openWriteConnection(path: string, options: WriteConnectionOptions): DatabaseSync {
   if (path !== MEMORY) mkdirSync(dirname(path), { recursive: true });
@@ -31,6 +34,9 @@ export function openWriteConnection(path: string, options: WriteConnectionOption
       options.logger.warn('SQLite WAL mode unavailable; writers will block readers', { path, journal_mode: mode });
     }
     db.exec('PRAGMA synchronous = FULL');
+    // The batch writer checkpoints between transactions (sqlite-batch.ts); SQLite's automatic
+    // checkpoint, inside a COMMIT, stays only as a backstop should those fall behind.
+    db.exec(`PRAGMA wal_autocheckpoint = ${AUTOCHECKPOINT_BACKSTOP_FRAMES}`);
     migrate(db, path, options.logger, () => options.migratedAt);
     return db;
   } catch (error) {
