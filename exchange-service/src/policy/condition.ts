@@ -5,7 +5,7 @@
  * `workflow_ref`/`job_workflow_ref` fold only their `owner/repo/` prefix;
  * every other claim compares exactly.
  */
-import { compileGlob, foldAscii, type GlobMatcher } from './glob.ts';
+import { compileGlob, foldAscii, isGlob, type GlobMatcher } from './glob.ts';
 import type { CompiledCondition, IssuerKind } from './compile.ts';
 
 /** GitHub compares these names case-insensitively (ASCII only). */
@@ -29,12 +29,15 @@ export function compileCondition(claim: string, patterns: readonly string[], iss
  * Builds its matcher on first use: a load of 100,000 policies should not
  * compile matchers that no exchange may run. (A class rather than a closure:
  * a million conditions cost noticeably less memory and time this way.)
+ * Patterns without a wildcard, the common case, need no matcher at all: the
+ * value is looked up among them (ASCII-folded where the claim folds), so
+ * they cost no closure per condition and pattern.
  */
 class LazyCondition implements CompiledCondition {
   readonly claim: string;
   readonly patterns: readonly string[];
   readonly #github: boolean;
-  #matcher: ((value: string) => boolean) | undefined;
+  #compiled: CompiledPatterns | undefined;
 
   constructor(claim: string, patterns: readonly string[], github: boolean) {
     this.claim = claim;
@@ -43,12 +46,23 @@ class LazyCondition implements CompiledCondition {
   }
 
   match(value: string): boolean {
-    this.#matcher ??= createConditionMatcher(this.claim, this.patterns, this.#github);
-    return this.#matcher(value);
+    const compiled = (this.#compiled ??= compilePatterns(this.claim, this.patterns, this.#github));
+    if (compiled === EXACT) return this.patterns.includes(value);
+    if (typeof compiled === 'function') return compiled(value);
+    return value.length <= compiled.longest && compiled.folded.includes(foldAscii(value));
   }
 }
 
-function createConditionMatcher(claim: string, patterns: readonly string[], github: boolean): (value: string) => boolean {
+/** Patterns compared as they are, by `includes`. */
+const EXACT = Symbol('exact patterns');
+/** Patterns compared after ASCII folding (the value is folded too); `longest` spares folding a value that cannot match. */
+interface FoldedPatterns {
+  folded: readonly string[];
+  longest: number;
+}
+type CompiledPatterns = typeof EXACT | FoldedPatterns | ((value: string) => boolean);
+
+function compilePatterns(claim: string, patterns: readonly string[], github: boolean): CompiledPatterns {
   if (github && WORKFLOW_REF_CLAIMS.has(claim)) {
     const matchers = patterns.map((pattern) => compileGlob(foldPatternOwnerRepoPrefix(pattern), { caseInsensitive: false }));
     return (value) => {
@@ -57,6 +71,10 @@ function createConditionMatcher(claim: string, patterns: readonly string[], gith
     };
   }
   const caseInsensitive = github && FOLDED_CLAIMS.has(claim);
+  if (!patterns.some(isGlob)) {
+    if (!caseInsensitive) return EXACT;
+    return { folded: patterns.map(foldAscii), longest: Math.max(...patterns.map((pattern) => pattern.length)) };
+  }
   const matchers: GlobMatcher[] = patterns.map((pattern) => compileGlob(pattern, { caseInsensitive }));
   return (value) => matchers.some((matches) => matches(value));
 }

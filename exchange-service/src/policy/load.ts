@@ -7,7 +7,7 @@
 import { statSync, watch, type FSWatcher } from 'node:fs';
 import { buildPolicy, type CompiledPolicy } from './compile.ts';
 import { findPolicyFiles, linksMoved, type FoundPolicyFiles, type PolicyFileEntry } from './find-files.ts';
-import type { PolicyProblem } from './parse-file.ts';
+import { forgetInternedStrings, type PolicyProblem } from './parse-file.ts';
 import { PolicyWorkerError, readPolicyFiles } from './read-files.ts';
 import type { FileOutcome } from './load-worker.ts';
 import { digestVersion, gitVersion } from './set-version.ts';
@@ -92,6 +92,8 @@ async function loadFound(dir: string, found: FoundPolicyFiles, options: LoadPoli
     policies.clear();
     problems.splice(found.problems.length);
     await readPolicyFiles(found.entries, { ...readOptions, threads: 0 }, collect);
+  } finally {
+    forgetInternedStrings();
   }
   const version = await versionFromGit;
   if (problems.length > 0) return new PolicyLoadError(sortProblems(problems));
