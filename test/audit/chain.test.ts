@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { GENESIS_HASH, chainHash, sealRecord, verifyChain, type SequencedRecord } from '../../exchange-service/src/audit/chain.ts';
+import { GENESIS_HASH, chainHash, sealRecord, sealRecordWithText, verifyChain, type SequencedRecord } from '../../exchange-service/src/audit/chain.ts';
+import { canonicalize } from '../../exchange-service/src/audit/jcs.ts';
 import type { AuditRecordBody } from '../../exchange-service/src/audit/record.ts';
 import { makeBody } from '../store/fixtures.ts';
 
@@ -161,4 +162,26 @@ describe('verifyChain', () => {
     const verdict = verifyChain(records);
     assert.equal(verdict.ok ? 0 : verdict.seq, 2);
   });
+});
+
+describe('sealRecordWithText', () => {
+  // Top-level names that sort on either side of "hash" and next to it, and odd ones (UTF-16 order, an empty name).
+  const extras: Array<Record<string, unknown>> = [
+    {},
+    { has: 1, hasha: 'x', h: null, i: true },
+    { '': 'empty name', 'Z': [1, { b: 2, a: 1 }], 'é': 'é', '\u{1F600}': 'astral' },
+    { hash: 'a body claiming a hash of its own', prev_hash: 'and a prev_hash' },
+    { note: 'lone \uD800 surrogate' },
+  ];
+  for (const [index, extra] of extras.entries()) {
+    test(`its text is the canonical form of its record, and its hash verifies (case ${index + 1})`, () => {
+      const body = { ...makeBody(index), ...extra } as AuditRecordBody;
+      const prev = createHash('sha256').update(String(index)).digest('hex');
+      const { record, text } = sealRecordWithText(prev, body);
+      assert.equal(text, canonicalize(record));
+      assert.deepEqual(record, sealRecord(prev, body));
+      const { hash, ...rest } = record;
+      assert.equal(hash, chainHash(prev, rest));
+    });
+  }
 });

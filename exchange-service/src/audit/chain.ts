@@ -5,7 +5,7 @@
  * RFC 8785 library can recompute it without latchkey.
  */
 import { createHash } from 'node:crypto';
-import { canonicalize } from './jcs.ts';
+import { canonicalize, canonicalMembers } from './jcs.ts';
 import type { AuditRecord, AuditRecordBody } from './record.ts';
 
 /** The `prev_hash` of the first record. */
@@ -26,8 +26,24 @@ export function chainHash(prevHash: string, body: AuditRecordBody): string {
  * U+FFFD), so any text a request carries can be recorded.
  */
 export function sealRecord(prevHash: string, body: AuditRecordBody): AuditRecord {
+  return sealRecordWithText(prevHash, body).record;
+}
+
+/**
+ * {@link sealRecord}, plus the sealed record's canonical text (what the
+ * stores keep), from one canonicalisation: the hashed text is the record
+ * without `hash`, and the stored text is the same members with `hash` put in
+ * its place in the order.
+ */
+export function sealRecordWithText(prevHash: string, body: AuditRecordBody): { record: AuditRecord; text: string } {
   const clean = wellFormedCopy(body) as AuditRecordBody;
-  return { ...clean, prev_hash: prevHash, hash: chainHash(prevHash, clean) };
+  const unsealed: Record<string, unknown> = { ...clean, prev_hash: prevHash };
+  delete unsealed.hash;
+  const members = canonicalMembers(unsealed);
+  const hash = createHash('sha256').update(`${prevHash}\n{${members.map(([, text]) => text).join(',')}}`, 'utf8').digest('hex');
+  const at = members.findIndex(([name]) => name > 'hash');
+  members.splice(at === -1 ? members.length : at, 0, ['hash', `"hash":"${hash}"`]);
+  return { record: { ...clean, prev_hash: prevHash, hash }, text: `{${members.map(([, text]) => text).join(',')}}` };
 }
 
 /** Outcome of {@link verifyChain}; `count` is the number of intact records before any bad one. */

@@ -69,14 +69,33 @@ function serializeArray(items: readonly unknown[], path: string, ancestors: Set<
 }
 
 function serializeObject(object: Record<string, unknown>, path: string, ancestors: Set<object>): string {
+  return `{${serializeMembers(object, path, ancestors).map(([, text]) => text).join(',')}}`;
+}
+
+/** The members of `object` in canonical order, each as its name and its `"name":value` text. */
+function serializeMembers(object: Record<string, unknown>, path: string, ancestors: Set<object>): Array<[string, string]> {
   // Default sort compares UTF-16 code units, which is exactly RFC 8785 §3.2.3.
   const names = Object.keys(object).sort();
-  const parts: string[] = [];
+  const members: Array<[string, string]> = [];
   for (const name of names) {
     const member = object[name];
     if (member === undefined) continue;
     if (!name.isWellFormed()) throw new CanonicalizationError(`${path}: member name holds a lone surrogate`);
-    parts.push(`${JSON.stringify(name)}:${serialize(member, `${path}.${name}`, ancestors)}`);
+    members.push([name, `${JSON.stringify(name)}:${serialize(member, `${path}.${name}`, ancestors)}`]);
   }
-  return `{${parts.join(',')}}`;
+  return members;
+}
+
+/**
+ * The canonical members of a plain object (what {@link canonicalize} joins
+ * between braces), each as its name and its `"name":value` text, in order:
+ * for building the canonical text of the object plus one more member without
+ * serialising the rest twice.
+ */
+export function canonicalMembers(object: Record<string, unknown>): Array<[string, string]> {
+  const prototype = Object.getPrototypeOf(object) as unknown;
+  if (typeof object !== 'object' || object === null || Array.isArray(object) || (prototype !== Object.prototype && prototype !== null)) {
+    throw new CanonicalizationError('$: only a plain object has members');
+  }
+  return serializeMembers(object, '$', new Set([object]));
 }

@@ -14,8 +14,7 @@
  * COMMIT was sent wrote nothing and is tried again on another connection.
  */
 import type postgres from 'postgres';
-import { sealRecord } from '../audit/chain.ts';
-import { canonicalize } from '../audit/jcs.ts';
+import { sealRecordWithText } from '../audit/chain.ts';
 import type { AuditRecordBody } from '../audit/record.ts';
 import { isConnectionLoss, isUnavailable, toStoreError, withDeadline } from './postgres-errors.ts';
 import { encodeNullable, encodeText } from './postgres-rows.ts';
@@ -155,9 +154,9 @@ async function applyOne(tx: postgres.TransactionSql, request: ChainWrite, head: 
   let record: StoredAuditRecord;
   let text: string;
   try {
-    record = { ...sealRecord(head.hash, body), seq: head.seq + 1 };
-    const { seq: _seq, ...sealed } = record;
-    text = canonicalize(sealed);
+    const sealed = sealRecordWithText(head.hash, body);
+    record = { ...sealed.record, seq: head.seq + 1 };
+    text = sealed.text;
   } catch (error) {
     return { ok: false, error };
   }

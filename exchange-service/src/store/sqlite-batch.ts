@@ -18,7 +18,7 @@ import type { Logger } from '../log.ts';
 import { isUnavailable, toStoreError } from './sqlite-errors.ts';
 import { toWire, type Settlement, type WriteRequest } from './sqlite-protocol.ts';
 import { createWrites, type ChainHead, type Writes } from './sqlite-writes.ts';
-import { StoreUnavailableError } from './store.ts';
+import { ReplayError, StoreUnavailableError } from './store.ts';
 
 /** Writes between two checkpoints (each writes a few WAL frames; SQLite's own default is 1,000 frames). */
 export const CHECKPOINT_EVERY = 64;
@@ -119,7 +119,7 @@ function checkpoint(sql: TransactionStatements, logger: Logger): void {
 
 function runBatch(db: DatabaseSync, sql: TransactionStatements, batch: QueuedWrite[], logger: Logger): Settlement[] {
   try {
-    return runTransaction(sql, batch);
+    return runBatchOnce(db, sql, batch);
   } catch (error) {
     rollbackQuietly(db);
     const failure = toStoreError(error, 'the store could not commit');
@@ -130,16 +130,50 @@ function runBatch(db: DatabaseSync, sql: TransactionStatements, batch: QueuedWri
   }
 }
 
-function runTransaction(sql: TransactionStatements, batch: QueuedWrite[]): Settlement[] {
+function runBatchOnce(db: DatabaseSync, sql: TransactionStatements, batch: QueuedWrite[]): Settlement[] {
+  const fast = runTransaction(sql, batch, false);
+  if (fast !== RETRY_CAREFULLY) return fast;
+  rollbackQuietly(db);
+  return runTransaction(sql, batch, true) as Settlement[];
+}
+
+/** A grant failed after its first write: the batch is rolled back and run again, each grant in a SAVEPOINT. */
+const RETRY_CAREFULLY = Symbol('retry with savepoints');
+
+function runTransaction(sql: TransactionStatements, batch: QueuedWrite[], careful: boolean): Settlement[] | typeof RETRY_CAREFULLY {
   sql.begin.run();
   const head = sql.writes.readHead();
-  const settlements = batch.map((write) => runJob(sql, write, head));
+  const settlements: Settlement[] = [];
+  for (const write of batch) {
+    const settlement = careful ? runJob(sql, write, head) : runJobFast(sql, write, head);
+    if (settlement === RETRY_CAREFULLY) return RETRY_CAREFULLY;
+    settlements.push(settlement);
+  }
   sql.commit.run();
   return settlements;
 }
 
 /**
- * Runs one write. A commitGrant runs inside a SAVEPOINT: if it throws (a
+ * Runs one write without a SAVEPOINT, the common case. A grant claims its
+ * jti first, so a replay is refused before it has written anything; any
+ * other failure of a grant may leave some of its writes behind, and asks for
+ * the whole batch to be run again carefully. Other writes are one statement
+ * each, which SQLite undoes on its own when it fails.
+ */
+function runJobFast(sql: TransactionStatements, write: QueuedWrite, head: ChainHead): Settlement | typeof RETRY_CAREFULLY {
+  const saved = { ...head };
+  try {
+    return { id: write.id, ok: true, value: sql.writes.apply(write.request, head) };
+  } catch (error) {
+    if (isUnavailable(error)) throw error;
+    if (write.request.op === 'grant' && !(error instanceof ReplayError)) return RETRY_CAREFULLY;
+    Object.assign(head, saved);
+    return { id: write.id, ok: false, error: toWire(error) };
+  }
+}
+
+/**
+ * Runs one write, a commitGrant inside a SAVEPOINT: if it throws (a
  * replayed jti, a constraint), only its own writes are undone and only its
  * caller is rejected. Errors meaning the store itself failed abort the batch.
  */

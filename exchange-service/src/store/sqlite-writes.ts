@@ -5,8 +5,7 @@
  * revoking, marking use, purging expired claims.
  */
 import type { DatabaseSync } from 'node:sqlite';
-import { GENESIS_HASH, sealRecord } from '../audit/chain.ts';
-import { canonicalize } from '../audit/jcs.ts';
+import { GENESIS_HASH, sealRecordWithText } from '../audit/chain.ts';
 import type { AuditRecordBody } from '../audit/record.ts';
 import type { SealedPosition, WriteRequest } from './sqlite-protocol.ts';
 import { ReplayError, type CommitGrantInput } from './store.ts';
@@ -44,9 +43,9 @@ export function createWrites(db: DatabaseSync): Writes {
   };
 
   const append = (body: AuditRecordBody, head: ChainHead): SealedPosition => {
-    const sealed = sealRecord(head.hash, body);
+    const { record: sealed, text } = sealRecordWithText(head.hash, body);
     const seq = head.seq + 1;
-    sql.insertAudit.run(seq, sealed.id, sealed.time, sealed.hash, sealed.prev_hash, canonicalize(sealed));
+    sql.insertAudit.run(seq, sealed.id, sealed.time, sealed.hash, sealed.prev_hash, text);
     head.seq = seq;
     head.hash = sealed.hash;
     const position: SealedPosition = { seq, hash: sealed.hash, prev_hash: sealed.prev_hash };
