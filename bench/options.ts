@@ -67,8 +67,8 @@ export function parseBenchOptions(args: string[] = process.argv.slice(2)): Bench
   return {
     phases: parsePhases(values.only),
     quick,
-    duration: integer('duration', values.duration ?? (quick ? '2' : '6'), 1),
-    warmup: integer('warmup', values.warmup ?? '1', 0),
+    duration: integer('duration', values.duration ?? (quick ? '2' : '10'), 1),
+    warmup: integer('warmup', values.warmup ?? (quick ? '1' : '3'), 0),
     connections: list('connections', values.connections, 1),
     policies: integer('policies', values.policies, 1),
     scale,

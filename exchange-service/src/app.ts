@@ -34,12 +34,15 @@ export interface AppDeps extends TokenRouteDeps, WellKnownDeps, HealthDeps {
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use(async (c, next) => {
-    c.set('requestId', randomUUID());
+    const requestId = randomUUID();
+    c.set('requestId', requestId);
     const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
     c.set('clientIp', incoming?.socket?.remoteAddress ?? null);
-    await next();
+    // Set before the handler builds its response, which takes them in: a header set on a
+    // finished response makes Hono rebuild it around a stream, a large cost per request.
     c.header('Cache-Control', 'no-store');
-    c.header('X-Request-Id', c.get('requestId'));
+    c.header('X-Request-Id', requestId);
+    await next();
   });
   app.route('/', tokenRoutes(deps));
   app.route('/', wellKnownRoutes(deps));
