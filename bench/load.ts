@@ -49,11 +49,12 @@ export async function driveExchanges(options: LoadOptions, pool: TokenPool): Pro
       return body === undefined ? undefined : { method: 'POST', path: '/token', headers: FORM, body };
     },
     onResponse: (status, body) => {
-      if (status === 200 && body.includes('"access_token"')) {
+      const text = body();
+      if (status === 200 && text.includes('"access_token"')) {
         ok += 1;
         return true;
       }
-      count(failures, describeFailure(status, body));
+      count(failures, describeFailure(status, text));
       return false;
     },
   });
@@ -73,7 +74,7 @@ export async function driveHello(options: LoadOptions): Promise<LoadOutcome> {
         ok += 1;
         return true;
       }
-      count(failures, describeFailure(status, body));
+      count(failures, describeFailure(status, body()));
       return false;
     },
   });
