@@ -68,7 +68,7 @@ export function parseBenchOptions(args: string[] = process.argv.slice(2)): Bench
     phases: parsePhases(values.only),
     quick,
     duration: integer('duration', values.duration ?? (quick ? '2' : '10'), 1),
-    warmup: integer('warmup', values.warmup ?? (quick ? '1' : '3'), 0),
+    warmup: integer('warmup', values.warmup ?? (quick ? '1' : '10'), 0),
     connections: list('connections', values.connections, 1),
     policies: integer('policies', values.policies, 1),
     scale,
