@@ -60,7 +60,19 @@ export function parsePolicyBytes(bytes: Uint8Array, file: string, options: Parse
  * a scope, `refs/heads/main`) is held once.
  */
 function detached(policy: PolicyFile): PolicyFile {
-  return JSON.parse(JSON.stringify(policy), (_key, value: unknown) => (typeof value === 'string' ? intern(value) : value)) as PolicyFile;
+  return copyInterned(policy) as PolicyFile;
+}
+
+/** A deep copy of parsed YAML data (strings, numbers, booleans, null, arrays, plain objects) with every string interned. */
+function copyInterned(value: unknown): unknown {
+  if (typeof value === 'string') return intern(value);
+  if (Array.isArray(value)) return value.map(copyInterned);
+  if (value === null || typeof value !== 'object') return value;
+  const copy: Record<string, unknown> = {};
+  for (const [name, member] of Object.entries(value)) {
+    if (member !== undefined) copy[intern(name)] = copyInterned(member);
+  }
+  return copy;
 }
 
 /** Strings seen in the policies of the load in progress (see {@link forgetInternedStrings}); emptied at its cap too. */
@@ -76,8 +88,10 @@ function intern(text: string): string {
   const known = interned.get(text);
   if (known !== undefined) return known;
   if (interned.size >= INTERNED_MAX) interned.clear();
-  interned.set(text, text);
-  return text;
+  // A copy of its own: `text` may be a slice of the whole file, which it would keep alive.
+  const own = ` ${text}`.slice(1);
+  interned.set(own, own);
+  return own;
 }
 
 /** A checked policy file's content, or its problems. */
