@@ -70,7 +70,10 @@ function copyInterned(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
   const copy: Record<string, unknown> = {};
   for (const [name, member] of Object.entries(value)) {
-    if (member !== undefined) copy[intern(name)] = copyInterned(member);
+    if (member === undefined) continue;
+    // A checked policy has no `__proto__` key (checkData refuses it); should one get here, it stays an own member.
+    if (name === '__proto__') Object.defineProperty(copy, name, { value: copyInterned(member), enumerable: true, writable: true, configurable: true });
+    else copy[intern(name)] = copyInterned(member);
   }
   return copy;
 }
