@@ -21,7 +21,7 @@ import { createWrites, type ChainHead, type Writes } from './sqlite-writes.ts';
 import { ReplayError, StoreUnavailableError } from './store.ts';
 
 /** Writes between two checkpoints (each writes a few WAL frames; SQLite's own default is 1,000 frames). */
-export const CHECKPOINT_EVERY = 64;
+export const CHECKPOINT_EVERY = 32;
 
 /** A write waiting for the next transaction, with the id its answer carries. */
 export interface QueuedWrite {
