@@ -6,7 +6,13 @@ import { coalescingStream, createLogger } from '../exchange-service/src/log.ts';
 /** A stream that records each write call. */
 function recorder(): { writes: string[]; write(chunk: unknown): boolean } {
   const writes: string[] = [];
-  return { writes, write: (chunk) => (writes.push(String(chunk)), true) };
+  return {
+    writes,
+    write(chunk) {
+      writes.push(String(chunk));
+      return true;
+    },
+  };
 }
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -16,8 +16,12 @@ export type SequencedRecord = AuditRecord & { seq: number };
 
 /** Hex SHA-256 of `prevHash + "\n" + JCS(body with prev_hash)`: the record's `hash`. */
 export function chainHash(prevHash: string, body: AuditRecordBody): string {
-  const hashed = { ...body, prev_hash: prevHash };
-  return createHash('sha256').update(`${prevHash}\n${canonicalize(hashed)}`, 'utf8').digest('hex');
+  return linkHash(prevHash, canonicalize({ ...body, prev_hash: prevHash }));
+}
+
+/** The chain's link: hex SHA-256 of `prevHash + "\n" + canonical`, the canonical text of the record without `hash`. */
+function linkHash(prevHash: string, canonical: string): string {
+  return createHash('sha256').update(`${prevHash}\n${canonical}`, 'utf8').digest('hex');
 }
 
 /**
@@ -40,10 +44,11 @@ export function sealRecordWithText(prevHash: string, body: AuditRecordBody): { r
   const unsealed: Record<string, unknown> = { ...clean, prev_hash: prevHash };
   delete unsealed.hash;
   const members = canonicalMembers(unsealed);
-  const hash = createHash('sha256').update(`${prevHash}\n{${members.map(([, text]) => text).join(',')}}`, 'utf8').digest('hex');
+  const asObject = (): string => `{${members.map(([, text]) => text).join(',')}}`;
+  const hash = linkHash(prevHash, asObject());
   const at = members.findIndex(([name]) => name > 'hash');
   members.splice(at === -1 ? members.length : at, 0, ['hash', `"hash":"${hash}"`]);
-  return { record: { ...clean, prev_hash: prevHash, hash }, text: `{${members.map(([, text]) => text).join(',')}}` };
+  return { record: { ...clean, prev_hash: prevHash, hash }, text: asObject() };
 }
 
 /** Outcome of {@link verifyChain}; `count` is the number of intact records before any bad one. */

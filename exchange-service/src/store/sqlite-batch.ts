@@ -145,7 +145,7 @@ function runTransaction(sql: TransactionStatements, batch: QueuedWrite[], carefu
   const head = sql.writes.readHead();
   const settlements: Settlement[] = [];
   for (const write of batch) {
-    const settlement = careful ? runJob(sql, write, head) : runJobFast(sql, write, head);
+    const settlement = runJob(sql, write, head, careful);
     if (settlement === RETRY_CAREFULLY) return RETRY_CAREFULLY;
     settlements.push(settlement);
   }
@@ -154,32 +154,20 @@ function runTransaction(sql: TransactionStatements, batch: QueuedWrite[], carefu
 }
 
 /**
- * Runs one write without a SAVEPOINT, the common case. A grant claims its
- * jti first, so a replay is refused before it has written anything; any
- * other failure of a grant may leave some of its writes behind, and asks for
- * the whole batch to be run again carefully. Other writes are one statement
- * each, which SQLite undoes on its own when it fails.
+ * Runs one write. Errors meaning the store itself failed abort the batch;
+ * any other failure rejects only this write's caller, with nothing of it
+ * left in the transaction:
+ * - First pass (`careful` false, the common case), no SAVEPOINT. A grant
+ *   claims its jti first, so a replay is refused before it has written
+ *   anything; any other failure of a grant may leave some of its writes
+ *   behind, and asks for the whole batch to be run again carefully. Other
+ *   writes are one statement each, which SQLite undoes on its own.
+ * - Careful pass: each grant inside a SAVEPOINT, rolled back to on failure.
  */
-function runJobFast(sql: TransactionStatements, write: QueuedWrite, head: ChainHead): Settlement | typeof RETRY_CAREFULLY {
+function runJob(sql: TransactionStatements, write: QueuedWrite, head: ChainHead, careful: boolean): Settlement | typeof RETRY_CAREFULLY {
   const saved = { ...head };
-  try {
-    return { id: write.id, ok: true, value: sql.writes.apply(write.request, head) };
-  } catch (error) {
-    if (isUnavailable(error)) throw error;
-    if (write.request.op === 'grant' && !(error instanceof ReplayError)) return RETRY_CAREFULLY;
-    Object.assign(head, saved);
-    return { id: write.id, ok: false, error: toWire(error) };
-  }
-}
-
-/**
- * Runs one write, a commitGrant inside a SAVEPOINT: if it throws (a
- * replayed jti, a constraint), only its own writes are undone and only its
- * caller is rejected. Errors meaning the store itself failed abort the batch.
- */
-function runJob(sql: TransactionStatements, write: QueuedWrite, head: ChainHead): Settlement {
-  const saved = { ...head };
-  const atomic = write.request.op === 'grant';
+  const grant = write.request.op === 'grant';
+  const atomic = careful && grant;
   if (atomic) sql.savepoint.run();
   try {
     const value = sql.writes.apply(write.request, head);
@@ -187,6 +175,7 @@ function runJob(sql: TransactionStatements, write: QueuedWrite, head: ChainHead)
     return { id: write.id, ok: true, value };
   } catch (error) {
     if (isUnavailable(error)) throw error;
+    if (grant && !careful && !(error instanceof ReplayError)) return RETRY_CAREFULLY;
     if (atomic) {
       sql.rollbackTo.run();
       sql.release.run();
