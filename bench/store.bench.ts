@@ -24,7 +24,7 @@ import { openReadConnection } from '../exchange-service/src/store/sqlite-connect
 import { createReads } from '../exchange-service/src/store/sqlite-reads.ts';
 import { startSqliteWriter, type SqliteWriter } from '../exchange-service/src/store/sqlite-writer-client.ts';
 import { openSqliteStore } from '../exchange-service/src/store/sqlite.ts';
-import type { CommitGrantInput, Store } from '../exchange-service/src/store/store.ts';
+import type { CommitGrantInput, JtiClaim, Store } from '../exchange-service/src/store/store.ts';
 
 const { values } = parseArgs({
   options: {
@@ -124,13 +124,13 @@ async function compareReads(path: string): Promise<void> {
   const db = openReadConnection(path, { busyTimeoutMs: 5000, checkSchema: false });
   const local = createReads(db);
   const writer = await startSqliteWriter({ path, busyTimeoutMs: 5000, maxBatch: 1000, migratedAt: Date.now(), logger: silentLogger });
-  const jti = (n: number): string => `jti-${(n % total) + 1}`;
+  const claim = (n: number): JtiClaim => ({ issuer: 'github', jti: `jti-${(n % total) + 1}`, jtiExpiresAt: nowSeconds + 600 });
   const count = Math.min(readCount, 2000);
-  const here = await timeReads(readCount, (n) => local.isReplayed('github', jti(n), nowSeconds));
-  const there = await timeReads(readCount, (n) => writer.read('isReplayed', ['github', jti(n), nowSeconds]));
+  const here = await timeReads(readCount, (n) => local.isReplayed(claim(n), nowSeconds));
+  const there = await timeReads(readCount, (n) => writer.read('isReplayed', [claim(n), nowSeconds]));
   const load = keepWriting(writer, total, nowSeconds);
-  const hereBusy = await timeReads(count, (n) => local.isReplayed('github', jti(n), nowSeconds));
-  const thereBusy = await timeReads(count, (n) => writer.read('isReplayed', ['github', jti(n), nowSeconds]));
+  const hereBusy = await timeReads(count, (n) => local.isReplayed(claim(n), nowSeconds));
+  const thereBusy = await timeReads(count, (n) => writer.read('isReplayed', [claim(n), nowSeconds]));
   await load.stop();
   await writer.close();
   db.close();

@@ -9,10 +9,10 @@ import { OAuthError, fail } from './errors.ts';
 import { evaluatePolicy, describeDenial, showValue } from './policy/evaluate.ts';
 import type { AuditRecordBody, AuditGrant } from './audit/record.ts';
 import { buildAuditBody, claimText } from './audit/build.ts';
-import { ReplayError, StoreUnavailableError, type Store } from './store/store.ts';
+import { ReplayError, StoreUnavailableError, type JtiClaim, type Store } from './store/store.ts';
 import type { CompiledPolicy } from './policy/compile.ts';
 import type { PolicySet } from './policy/load.ts';
-import type { TokenVerifier, VerifiedToken } from './oidc/verify.ts';
+import { LEEWAY_SECONDS, type TokenVerifier, type VerifiedToken } from './oidc/verify.ts';
 import type { Minter, MintedCredential } from './grants/minter.ts';
 import { timed, type Metrics } from './metrics.ts';
 import type { Logger } from './log.ts';
@@ -139,13 +139,18 @@ function replayCheck(deps: ExchangeDeps, token: VerifiedToken, nowSeconds: numbe
       checked = true;
       let replayed: boolean;
       try {
-        replayed = await timed(deps.metrics.storeSeconds, 'is_replayed', () => deps.store.isReplayed(token.issuer, token.jti, nowSeconds));
+        replayed = await timed(deps.metrics.storeSeconds, 'is_replayed', () => deps.store.isReplayed(jtiClaim(token), nowSeconds));
       } catch (error) {
         throw storeError(error);
       }
       if (replayed) fail('token_replayed', 'this subject token was already exchanged');
     },
   };
+}
+
+/** The subject token's replay claim, remembered until the token is no longer acceptable (exp plus the leeway). */
+function jtiClaim(token: VerifiedToken): JtiClaim {
+  return { issuer: token.issuer, jti: token.jti, jtiExpiresAt: token.expiresAt + LEEWAY_SECONDS };
 }
 
 /** Everything about the policy, in the table's order; throws the first failure. */
@@ -182,9 +187,7 @@ async function grant(
   record.grant = auditGrant(grantId, policy, credential, scope, ttl, expiresAt);
   try {
     const committed = await timed(deps.metrics.storeSeconds, 'commit_grant', () => deps.store.commitGrant({
-      issuer: token.issuer,
-      jti: token.jti,
-      jtiExpiresAt: token.expiresAt + 60, // tokens stay acceptable for the 60 s leeway past exp
+      ...jtiClaim(token),
       record,
       grant: {
         id: grantId, policy: policy.name, kind: policy.grant.kind, issuer: token.issuer,

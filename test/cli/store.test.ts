@@ -71,23 +71,23 @@ describe('latchkey store migrate (SQLite)', () => {
   it('migrates a new store from version 0, then reports it up to date', async () => {
     const first = await latchkey(['migrate', '--store', 'sqlite:./fresh/latchkey.db'], dir);
     assert.equal(first.code, 0, first.stderr);
-    assert.equal(first.stdout, 'store sqlite:./fresh/latchkey.db: schema migrated from version 0 to 1\n');
-    assert.equal(userVersion(join(dir, 'fresh/latchkey.db')), 1);
+    assert.equal(first.stdout, 'store sqlite:./fresh/latchkey.db: schema migrated from version 0 to 2\n');
+    assert.equal(userVersion(join(dir, 'fresh/latchkey.db')), 2);
     const second = await latchkey(['migrate', '--store=sqlite:./fresh/latchkey.db'], dir);
     assert.equal(second.code, 0, second.stderr);
-    assert.equal(second.stdout, 'store sqlite:./fresh/latchkey.db: schema version 1, up to date\n');
+    assert.equal(second.stdout, 'store sqlite:./fresh/latchkey.db: schema version 2, up to date\n');
   });
 
   it('takes the store from LATCHKEY_STORE_URL, then from the config file', async () => {
     const fromEnv = await inProcess(['migrate'], { LATCHKEY_STORE_URL: `sqlite:${join(dir, 'env.db')}` });
     assert.equal(fromEnv.code, 0, fromEnv.stderr);
-    assert.equal(userVersion(join(dir, 'env.db')), 1);
+    assert.equal(userVersion(join(dir, 'env.db')), 2);
     await writeFile(join(dir, 'other.yaml'), `store: { url: "sqlite:${join(dir, 'from-config.db')}" }\n`);
     const fromConfig = await inProcess(['migrate', '--config', join(dir, 'other.yaml')]);
     assert.equal(fromConfig.code, 0, fromConfig.stderr);
-    assert.match(fromConfig.stdout, /from-config\.db: schema migrated from version 0 to 1$/m);
+    assert.match(fromConfig.stdout, /from-config\.db: schema migrated from version 0 to 2$/m);
     const flagWins = await inProcess(['migrate', '--config', join(dir, 'other.yaml'), '--store', `sqlite:${join(dir, 'flag.db')}`]);
-    assert.match(flagWins.stdout, /flag\.db: schema migrated from version 0 to 1$/m);
+    assert.match(flagWins.stdout, /flag\.db: schema migrated from version 0 to 2$/m);
   });
 
   it('exits 1 for a store newer than this release, and leaves it alone', async () => {
@@ -149,13 +149,13 @@ describeWithPostgres('latchkey store migrate (PostgreSQL)', {}, () => {
     const first = await latchkey(['migrate', '--store', url.toString()], dir);
     assert.equal(first.code, 0, first.stderr);
     const schema = url.searchParams.get('search_path') as string;
-    assert.match(first.stdout, new RegExp(`^store postgres://postgres:\\*\\*\\*@127\\.0\\.0\\.1:\\d+/latchkey_test_\\w+\\?search_path=${schema}: schema migrated from version 0 to 1\n$`));
+    assert.match(first.stdout, new RegExp(`^store postgres://postgres:\\*\\*\\*@127\\.0\\.0\\.1:\\d+/latchkey_test_\\w+\\?search_path=${schema}: schema migrated from version 0 to 2\n$`));
     const second = await inProcess(['migrate'], { LATCHKEY_STORE_URL: url.toString() });
     assert.equal(second.code, 0, second.stderr);
-    assert.match(second.stdout, /schema version 1, up to date\n$/);
+    assert.match(second.stdout, /schema version 2, up to date\n$/);
     assert.doesNotMatch(first.stdout + first.stderr + second.stdout + second.stderr, /n0t-printed/);
     const rows = await db.sql`SELECT version FROM ${db.sql(`${schema}.latchkey_schema_migrations`)}`;
-    assert.deepEqual(rows.map((row) => row.version), [1]);
+    assert.deepEqual(rows.map((row) => row.version), [1, 2]);
   });
 
   it('`latchkey audit verify --store postgres://…` checks the chain there: intact, then broken after an edit', async () => {

@@ -118,6 +118,18 @@ describe('aws grant end to end', () => {
     assert.ok(!everything.includes(issued.sessionToken), 'no session token in audit or logs');
   });
 
+  it('revokes by the session token it issued (found by its SHA-256), once', async () => {
+    const res = await svc.post('/token', exchangeParams(await svc.issuer.sign(), 'webapp/deploy-s3'));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const grantId = res.body.grant_id as string;
+    const revoked = (): Array<Record<string, unknown>> => auditRecords(svc).filter((r) => r.event === 'revoke' && (r.grant as Record<string, unknown> | null)?.id === grantId);
+    const first = await svc.post('/revoke', { token: res.body.access_token as string });
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.deepEqual(revoked().map((r) => [r.outcome, r.reason]), [['revoked', null]]);
+    await svc.post('/revoke', { token: res.body.access_token as string });
+    assert.deepEqual(revoked().map((r) => [r.outcome, r.reason]), [['revoked', null], ['revoked', 'already_revoked']]);
+  });
+
   it('asks STS for the requested lifetime', async () => {
     const res = await svc.post('/token', exchangeParams(await svc.issuer.sign(), 'webapp/deploy-s3', { ttl: '1800' }));
     assert.equal(res.status, 200, JSON.stringify(res.body));

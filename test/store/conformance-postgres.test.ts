@@ -19,7 +19,7 @@ import { isUnavailable } from '../../exchange-service/src/store/postgres-errors.
 import { SCHEMA_VERSION } from '../../exchange-service/src/store/postgres-schema.ts';
 import { ReplayError, StoreSchemaError, StoreUnavailableError, type OpenedStore } from '../../exchange-service/src/store/store.ts';
 import { adminClient, createTestDatabase, describeWithPostgres, type TestDatabase } from '../support/postgres.ts';
-import { NOW_MS, NOW_S, makeBody, makeGrantInput, readAll, rejectionOf } from './fixtures.ts';
+import { NOW_MS, NOW_S, claimOf, makeBody, makeGrantInput, readAll, rejectionOf } from './fixtures.ts';
 
 const baseUrl = process.env.LATCHKEY_TEST_POSTGRES_URL ?? '';
 
@@ -52,7 +52,7 @@ describeWithPostgres('PostgreSQL store', { concurrency: 1 }, () => {
       const { url, schema } = await freshUrl();
       await Promise.all([open(url), open(url), open(url), open(url)]);
       const rows = await db.sql`SELECT version FROM ${table(schema, 'latchkey_schema_migrations')}`;
-      assert.deepEqual(rows.map((row) => row.version), [SCHEMA_VERSION]);
+      assert.deepEqual(rows.map((row) => row.version), [1, 2]);
       const tables = await db.sql`SELECT table_name FROM information_schema.tables WHERE table_schema = ${schema} ORDER BY table_name`;
       assert.deepEqual(tables.map((row) => row.table_name), [
         'latchkey_audit', 'latchkey_audit_head', 'latchkey_grants', 'latchkey_jti', 'latchkey_rate_counters', 'latchkey_schema_migrations',
@@ -90,7 +90,7 @@ describeWithPostgres('PostgreSQL store', { concurrency: 1 }, () => {
         assert.ok(error instanceof StoreUnavailableError, name);
         assert.ok(error.cause instanceof StoreSchemaError, name);
       }
-      assert.equal(await store.isReplayed('github', 'jti-3', NOW_S), false, 'the refused grant claimed nothing');
+      assert.equal(await store.isReplayed(claimOf('jti-3'), NOW_S), false, 'the refused grant claimed nothing');
       assert.equal((await readAll(store)).length, 1);
     });
   });
@@ -123,9 +123,9 @@ describeWithPostgres('PostgreSQL store', { concurrency: 1 }, () => {
       try {
         await owner.unsafe(`CREATE ROLE ${app} LOGIN; CREATE ROLE ${auditor} LOGIN;${appGrants(schema, app)}${auditorGrants(schema, auditor)}`).simple();
         const store = await open(as(app));
-        await store.commitGrant(makeGrantInput(1));
+        await store.commitGrant(makeGrantInput(1, { kind: 'aws' }));
         await store.appendAudit(makeBody(2));
-        assert.equal(await store.isReplayed('github', 'jti-1', NOW_S), true);
+        assert.equal(await store.isReplayed(claimOf('jti-1'), NOW_S), true);
         assert.equal((await store.findGrantByCredential('1'.padStart(64, 'd')))?.id, 'grant-1');
         await store.markUsed('grant-1', NOW_S + 1);
         assert.equal(await store.markRevoked('grant-1', NOW_S + 2), true);
@@ -162,7 +162,7 @@ describeWithPostgres('PostgreSQL store', { concurrency: 1 }, () => {
         await holder`SELECT seq FROM ${table(schema, 'latchkey_audit_head')} FOR UPDATE`;
         const results = await Promise.allSettled([store.commitGrant(makeGrantInput(2)), store.appendAudit(makeBody(3))]);
         for (const result of results) assert.ok(result.status === 'rejected' && result.reason instanceof StoreUnavailableError);
-        assert.equal(await store.isReplayed('github', 'jti-2', NOW_S), false, 'reads do not wait for the lock');
+        assert.equal(await store.isReplayed(claimOf('jti-2'), NOW_S), false, 'reads do not wait for the lock');
       } finally {
         await holder`ROLLBACK`;
         holder.release();
@@ -182,7 +182,7 @@ describeWithPostgres('PostgreSQL store', { concurrency: 1 }, () => {
         const calls: Array<[string, () => Promise<unknown>]> = [
           ['commitGrant', () => store.commitGrant(makeGrantInput(2))],
           ['appendAudit', () => store.appendAudit(makeBody(3))],
-          ['isReplayed', () => store.isReplayed('github', 'jti-1', NOW_S)],
+          ['isReplayed', () => store.isReplayed(claimOf('jti-1'), NOW_S)],
           ['getGrant', () => store.getGrant('grant-1')],
           ['markRevoked', () => store.markRevoked('grant-1', NOW_S)],
           ['countRequests', () => store.countRequests('k', 0, 60)],
@@ -194,7 +194,7 @@ describeWithPostgres('PostgreSQL store', { concurrency: 1 }, () => {
         await admin.end({ timeout: 1 });
       }
       await store.ping();
-      assert.equal(await store.isReplayed('github', 'jti-2', NOW_S), false, 'the grant refused during the outage claimed nothing');
+      assert.equal(await store.isReplayed(claimOf('jti-2'), NOW_S), false, 'the grant refused during the outage claimed nothing');
       assert.equal((await store.commitGrant(makeGrantInput(2))).seq, 2);
       assert.equal((await store.getGrant('grant-1'))?.revoked_at, null);
       assert.equal(verifyChain(await readAll(store)).ok, true);
@@ -208,9 +208,9 @@ describeWithPostgres('PostgreSQL store', { concurrency: 1 }, () => {
         viaProxy.port = String(proxy.port);
         const store = await open(viaProxy.toString(), { poolMax: 2 });
         // Two calls at once open both pooled connections.
-        await Promise.all([store.appendAudit(makeBody(1)), store.isReplayed('github', 'x', NOW_S)]);
+        await Promise.all([store.appendAudit(makeBody(1)), store.isReplayed(claimOf('x'), NOW_S)]);
         proxy.dropAll();
-        assert.equal(await store.isReplayed('github', 'x', NOW_S), false);
+        assert.equal(await store.isReplayed(claimOf('x'), NOW_S), false);
         proxy.dropAll();
         assert.equal((await store.appendAudit(makeBody(2))).seq, 2);
         assert.ok(proxy.resets >= 2, `the proxy reset ${proxy.resets} connection(s)`);

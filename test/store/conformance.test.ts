@@ -14,10 +14,10 @@ import { CanonicalizationError } from '../../exchange-service/src/audit/jcs.ts';
 import { openStore } from '../../exchange-service/src/store/open.ts';
 import { SCHEMA_VERSION as SQLITE_SCHEMA_VERSION } from '../../exchange-service/src/store/sqlite-schema.ts';
 import {
-  CorruptRecordError, ReplayError, StoreSchemaError, StoreUnavailableError, type OpenedStore,
+  CorruptRecordError, ReplayError, StoreSchemaError, StoreUnavailableError, type JtiClaim, type OpenedStore,
 } from '../../exchange-service/src/store/store.ts';
 import { createTestDatabase, postgresSkipReason, type TestDatabase } from '../support/postgres.ts';
-import { NOW_MS, NOW_S, makeBody, makeGrantInput, makeTempDir, readAll, rejectionOf } from './fixtures.ts';
+import { NOW_MS, NOW_S, claimOf, makeBody, makeGrantInput, makeTempDir, readAll, rejectionOf } from './fixtures.ts';
 
 /** One empty store location; each open() is another Store instance on it (another process, as far as the store can tell). */
 interface Location {
@@ -232,7 +232,7 @@ describe('Store conformance', { concurrency: 2 }, () => {
           );
           assert.deepEqual(settledCounts(results), { fulfilled: 1, replays: 59 });
           assert.equal((await readAll(b)).length, 1);
-          assert.equal(await a.isReplayed('github', 'shared-across', NOW_S), true);
+          assert.equal(await a.isReplayed(claimOf('shared-across'), NOW_S), true);
         });
 
         test('the same jti from another issuer is another token', async () => {
@@ -249,17 +249,20 @@ describe('Store conformance', { concurrency: 2 }, () => {
           assert.equal(again.seq, 2);
         });
 
-        test('isReplayed: claimed and live, at expiry, after, unknown, other issuer', async () => {
+        test('isReplayed: claimed and live, at expiry, after, unknown, other issuer, other expiry', async () => {
           const store = await (await engine.fresh()).open();
           await store.commitGrant(makeGrantInput(1, { jtiExpiresAt: NOW_S + 60 }));
-          const cases: Array<[string, string, string, number, boolean]> = [
-            ['claimed, before expiry', 'github', 'jti-1', NOW_S, true],
-            ['claimed, at expiry', 'github', 'jti-1', NOW_S + 60, true],
-            ['claimed, after expiry', 'github', 'jti-1', NOW_S + 61, false],
-            ['unknown jti', 'github', 'jti-2', NOW_S, false],
-            ['other issuer', 'gitlab', 'jti-1', NOW_S, false],
+          const claimed = claimOf('jti-1', { jtiExpiresAt: NOW_S + 60 });
+          const cases: Array<[string, JtiClaim, number, boolean]> = [
+            ['claimed, before expiry', claimed, NOW_S, true],
+            ['claimed, at expiry', claimed, NOW_S + 60, true],
+            ['claimed, after expiry', claimed, NOW_S + 61, false],
+            ['unknown jti', { ...claimed, jti: 'jti-2' }, NOW_S, false],
+            ['other issuer', { ...claimed, issuer: 'gitlab' }, NOW_S, false],
+            // Another token (a replay carries the same exp): the issuer minted it, not a copy of the first.
+            ['same jti, other expiry', { ...claimed, jtiExpiresAt: NOW_S + 61 }, NOW_S, false],
           ];
-          for (const [name, issuer, jti, now, expected] of cases) assert.equal(await store.isReplayed(issuer, jti, now), expected, name);
+          for (const [name, claim, now, expected] of cases) assert.equal(await store.isReplayed(claim, now), expected, name);
         });
 
         test('jtis and subjects holding NUL are kept exactly and stay distinct', async () => {
@@ -269,8 +272,8 @@ describe('Store conformance', { concurrency: 2 }, () => {
           await store.commitGrant(input);
           await store.commitGrant(makeGrantInput(2, { jti: 'a' }));
           assert.deepEqual(await store.getGrant('grant-1'), input.grant);
-          assert.equal(await store.isReplayed('github', 'a\u0000b', NOW_S), true);
-          assert.equal(await store.isReplayed('github', 'a\u0000c', NOW_S), false);
+          assert.equal(await store.isReplayed(claimOf('a\u0000b'), NOW_S), true);
+          assert.equal(await store.isReplayed(claimOf('a\u0000c'), NOW_S), false);
           await assert.rejects(store.commitGrant(makeGrantInput(3, { jti: 'a\u0000b' })), ReplayError);
         });
 
@@ -286,7 +289,7 @@ describe('Store conformance', { concurrency: 2 }, () => {
           assert.equal(alsoOk.status, 'fulfilled');
           assert.ok(duplicateGrant.status === 'rejected' && !(duplicateGrant.reason instanceof ReplayError));
           assert.ok(badRecord.status === 'rejected' && badRecord.reason instanceof CanonicalizationError);
-          assert.equal(await store.isReplayed('github', 'jti-2', NOW_S), false, 'the failed write left no claim');
+          assert.equal(await store.isReplayed(claimOf('jti-2'), NOW_S), false, 'the failed write left no claim');
           const records = await readAll(store);
           assert.deepEqual(records.map((r) => r.id), ['record-1', 'record-4']);
           assert.equal(verifyChain(records).ok, true);
@@ -332,11 +335,14 @@ describe('Store conformance', { concurrency: 2 }, () => {
       describe('grants', () => {
         test('get, find by credential, revoke once, mark used (never backwards)', async () => {
           const store = await (await engine.fresh()).open();
-          const input = makeGrantInput(7);
+          const input = makeGrantInput(7, { kind: 'aws' });
           await store.commitGrant(input);
           assert.deepEqual(await store.getGrant('grant-7'), input.grant);
           assert.deepEqual(await store.findGrantByCredential(input.grant.credential_sha256 as string), input.grant);
           assert.equal(await store.findGrantByCredential('0'.repeat(64)), undefined);
+          const token = makeGrantInput(8);
+          await store.commitGrant(token);
+          assert.equal(await store.findGrantByCredential(token.grant.credential_sha256 as string), undefined, 'token grants are found by id, their JWT\'s jti');
           assert.equal(await store.getGrant('nope'), undefined);
           assert.equal(await store.markRevoked('grant-7', NOW_S + 5), true);
           assert.equal(await store.markRevoked('grant-7', NOW_S + 9), false, 'already revoked');
@@ -352,7 +358,7 @@ describe('Store conformance', { concurrency: 2 }, () => {
         test('a revoke on one instance is seen by the next read on another', async () => {
           const location = await engine.fresh();
           const [a, b] = await Promise.all([location.open(), location.open()]);
-          await a.commitGrant(makeGrantInput(1));
+          await a.commitGrant(makeGrantInput(1, { kind: 'aws' }));
           assert.equal((await b.getGrant('grant-1'))?.revoked_at, null);
           assert.equal(await a.markRevoked('grant-1', NOW_S + 1), true);
           assert.equal((await b.getGrant('grant-1'))?.revoked_at, NOW_S + 1);
@@ -421,7 +427,7 @@ describe('Store conformance', { concurrency: 2 }, () => {
           await store.appendAudit(makeBody(2));
           await store.close();
           const reopened = await location.open();
-          assert.equal(await reopened.isReplayed('github', 'jti-1', NOW_S), true);
+          assert.equal(await reopened.isReplayed(claimOf('jti-1'), NOW_S), true);
           await assert.rejects(reopened.commitGrant(makeGrantInput(3, { jti: 'jti-1' })), ReplayError);
           const next = await reopened.appendAudit(makeBody(4));
           assert.equal(next.seq, 3);
@@ -435,7 +441,7 @@ describe('Store conformance', { concurrency: 2 }, () => {
           const calls: Array<[string, () => Promise<unknown>]> = [
             ['appendAudit', () => store.appendAudit(makeBody(1))],
             ['commitGrant', () => store.commitGrant(makeGrantInput(1))],
-            ['isReplayed', () => store.isReplayed('github', 'jti-1', NOW_S)],
+            ['isReplayed', () => store.isReplayed(claimOf('jti-1'), NOW_S)],
             ['getGrant', () => store.getGrant('grant-1')],
             ['findGrantByCredential', () => store.findGrantByCredential('d'.repeat(64))],
             ['markRevoked', () => store.markRevoked('grant-1', NOW_S)],
@@ -466,7 +472,7 @@ describe('Store conformance', { concurrency: 2 }, () => {
           const readOnly = await location.open({ readOnly: true });
           assert.ok((await rejectionOf(readOnly.commitGrant(makeGrantInput(2)))) instanceof StoreUnavailableError);
           assert.ok((await rejectionOf(readOnly.appendAudit(makeBody(3)))) instanceof StoreUnavailableError);
-          assert.equal(await readOnly.isReplayed('github', 'jti-1', NOW_S), true);
+          assert.equal(await readOnly.isReplayed(claimOf('jti-1'), NOW_S), true);
           assert.equal((await readAll(readOnly)).length, 1);
           await readOnly.ping();
         });

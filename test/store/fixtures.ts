@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { identityFromClaims, type AuditRecordBody } from '../../exchange-service/src/audit/record.ts';
-import type { CommitGrantInput, Store, StoredAuditRecord } from '../../exchange-service/src/store/store.ts';
+import type { CommitGrantInput, GrantRow, JtiClaim, Store, StoredAuditRecord } from '../../exchange-service/src/store/store.ts';
 
 /** Fixed clock for tests: 2026-11-23T10:00:00Z in epoch ms. */
 export const NOW_MS = Date.UTC(2026, 10, 23, 10, 0, 0);
@@ -36,22 +36,30 @@ export function makeBody(n: number, overrides: Partial<AuditRecordBody> = {}, cl
   };
 }
 
+/** The replay claim makeGrantInput makes for `jti` (issuer `github`, expiry NOW_S + 600 unless overridden). */
+export function claimOf(jti: string, overrides: Partial<Pick<CommitGrantInput, 'issuer' | 'jtiExpiresAt'>> = {}): JtiClaim {
+  return { issuer: overrides.issuer ?? 'github', jti, jtiExpiresAt: overrides.jtiExpiresAt ?? NOW_S + 600 };
+}
+
 /** A commitGrant input for grant `n` (jti `jti-n` unless overridden). */
-export function makeGrantInput(n: number, overrides: Partial<Pick<CommitGrantInput, 'issuer' | 'jti' | 'jtiExpiresAt'>> & { grantId?: string } = {}): CommitGrantInput {
+export function makeGrantInput(
+  n: number, overrides: Partial<Pick<CommitGrantInput, 'issuer' | 'jti' | 'jtiExpiresAt'>> & { grantId?: string; kind?: GrantRow['kind'] } = {},
+): CommitGrantInput {
   const grantId = overrides.grantId ?? `grant-${n}`;
   const jti = overrides.jti ?? `jti-${n}`;
   const issuer = overrides.issuer ?? 'github';
+  const kind = overrides.kind ?? 'token';
   const record = makeBody(n, {
     outcome: 'granted', reason: null, jti, issuer,
     grant: {
-      id: grantId, kind: 'token', target: 'https://artifacts.acme.internal', scope: ['artifacts:read'], ttl: 900,
+      id: grantId, kind, target: 'https://artifacts.acme.internal', scope: ['artifacts:read'], ttl: 900,
       expires_at: new Date(NOW_MS + 900_000).toISOString(), session_name: null, credential_sha256: `${n}`.padStart(64, 'd'), access_key_id: null,
     },
   });
   return {
     issuer, jti, jtiExpiresAt: overrides.jtiExpiresAt ?? NOW_S + 600, record,
     grant: {
-      id: grantId, policy: 'webapp/deploy-prod', kind: 'token', issuer, subject: record.subject, repository_id: '892341',
+      id: grantId, policy: 'webapp/deploy-prod', kind, issuer, subject: record.subject, repository_id: '892341',
       run_id: String(n), run_attempt: '1', credential_sha256: `${n}`.padStart(64, 'd'), issued_at: NOW_S, expires_at: NOW_S + 900,
       revoked_at: null, last_used_at: null,
     },

@@ -31,7 +31,7 @@ describe('schema migrations', () => {
     await (await openSqliteStore(path)).close(); // reopening runs nothing again
     withDb(path, (db) => {
       assert.equal(db.prepare('PRAGMA user_version').get()?.user_version, SCHEMA_VERSION);
-      assert.deepEqual(db.prepare('SELECT version FROM schema_migrations').all().map((row) => row.version), [1]);
+      assert.deepEqual(db.prepare('SELECT version FROM schema_migrations').all().map((row) => row.version), [1, 2]);
       assert.deepEqual(tables(db), ['audit', 'grants', 'jti', 'schema_migrations']);
     });
   });

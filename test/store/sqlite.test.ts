@@ -13,7 +13,7 @@ import { verifyChain } from '../../exchange-service/src/audit/chain.ts';
 import { isUnavailable, toStoreError } from '../../exchange-service/src/store/sqlite-errors.ts';
 import { openSqliteStore, type SqliteStoreOptions } from '../../exchange-service/src/store/sqlite.ts';
 import { StoreUnavailableError, type Store } from '../../exchange-service/src/store/store.ts';
-import { NOW_MS, NOW_S, makeBody, makeGrantInput, makeTempDir, readAll, rejectionOf } from './fixtures.ts';
+import { NOW_MS, NOW_S, claimOf, makeBody, makeGrantInput, makeTempDir, readAll, rejectionOf } from './fixtures.ts';
 
 const temp = makeTempDir();
 after(() => temp.remove());
@@ -35,7 +35,7 @@ describe('SQLite files', () => {
     await store.close();
     const db = new DatabaseSync(path);
     assert.equal(db.prepare('PRAGMA journal_mode').get()?.journal_mode, 'wal');
-    assert.equal(db.prepare('PRAGMA user_version').get()?.user_version, 1);
+    assert.equal(db.prepare('PRAGMA user_version').get()?.user_version, 2);
     db.close();
   });
 });
@@ -77,7 +77,7 @@ describe('store unavailable', () => {
     other.exec('ROLLBACK');
     other.close();
     for (const result of results) assert.ok(result.status === 'rejected' && result.reason instanceof StoreUnavailableError);
-    assert.equal(await store.isReplayed('github', 'jti-2', NOW_S), false);
+    assert.equal(await store.isReplayed(claimOf('jti-2'), NOW_S), false);
     const retried = await store.commitGrant(makeGrantInput(2));
     assert.equal(retried.seq, 2, 'the failed batch left no record behind');
     assert.equal(verifyChain(await readAll(store)).ok, true);

@@ -18,7 +18,7 @@ import { CanonicalizationError } from '../../exchange-service/src/audit/jcs.ts';
 import { createLogger } from '../../exchange-service/src/log.ts';
 import { openSqliteStore, type SqliteStoreOptions } from '../../exchange-service/src/store/sqlite.ts';
 import { ReplayError, StoreUnavailableError, type Store } from '../../exchange-service/src/store/store.ts';
-import { NOW_MS, NOW_S, makeBody, makeGrantInput, makeTempDir, readAll, rejectionOf } from './fixtures.ts';
+import { NOW_MS, NOW_S, claimOf, makeBody, makeGrantInput, makeTempDir, readAll, rejectionOf } from './fixtures.ts';
 
 const temp = makeTempDir();
 after(() => temp.remove());
@@ -74,7 +74,7 @@ describe('a dead writer thread', () => {
     const calls: Array<[string, () => Promise<unknown>]> = [
       ['appendAudit', () => store.appendAudit(makeBody(2))],
       ['commitGrant', () => store.commitGrant(makeGrantInput(2))],
-      ['isReplayed', () => store.isReplayed('github', 'jti-1', NOW_S)],
+      ['isReplayed', () => store.isReplayed(claimOf('jti-1'), NOW_S)],
       ['getGrant', () => store.getGrant('grant-1')],
       ['findGrantByCredential', () => store.findGrantByCredential('1'.padStart(64, 'd'))],
       ['markRevoked', () => store.markRevoked('grant-1', NOW_S)],
@@ -123,9 +123,9 @@ describe('a dead writer thread', () => {
     let thread: Worker | undefined;
     const store = await openSqliteStore(':memory:', { onWriterThread: (started) => (thread = started) });
     await store.commitGrant(makeGrantInput(1));
-    assert.equal(await store.isReplayed('github', 'jti-1', NOW_S), true);
+    assert.equal(await store.isReplayed(claimOf('jti-1'), NOW_S), true);
     await thread?.terminate();
-    assert.ok((await rejectionOf(store.isReplayed('github', 'jti-1', NOW_S))) instanceof StoreUnavailableError);
+    assert.ok((await rejectionOf(store.isReplayed(claimOf('jti-1'), NOW_S))) instanceof StoreUnavailableError);
     assert.ok((await rejectionOf(store.ping())) instanceof StoreUnavailableError);
     await store.close();
   });

@@ -1,7 +1,9 @@
 /**
  * `POST /revoke` (RFC 7009, SPEC §3). Two forms:
  *
- * - `token` = an access token this service issued, found by its SHA-256;
+ * - `token` = a credential this service issued: a `token` grant's JWT is
+ *   found by its `jti` (the grant id), an opaque credential (`aws`,
+ *   `github`) by its SHA-256; either way its SHA-256 must be the grant's;
  * - `token` = a grant id with `token_type_hint=grant_id`, plus `subject_token`
  *   = a fresh OIDC token of the same workflow run (same issuer,
  *   `repository_id`, `run_id` and `run_attempt` as the grant), so the
@@ -88,12 +90,35 @@ function parseRevokeRequest(params: Record<string, string>, maxTokenBytes: numbe
   return request;
 }
 
-/** Form 1: whoever holds an issued access token may revoke it. */
+/** Form 1: whoever holds an issued credential may revoke it. */
 async function revokeByToken(deps: RevokeRouteDeps, token: string): Promise<Outcome> {
   const digest = createHash('sha256').update(token).digest('hex');
-  const grant = await storeCall(() => deps.store.findGrantByCredential(digest));
+  const grant = await storeCall(() => findIssuedGrant(deps.store, token, digest));
   if (grant === undefined) return { outcome: 'denied', reason: 'grant_unknown' };
   return { ...(await markRevoked(deps, grant)), ...accessTokenFacts(grant, token) };
+}
+
+/**
+ * The grant that issued `token`: a JWT names its grant in `jti` (read
+ * unverified; the SHA-256 match proves it is the very token issued), and
+ * anything else is looked up by its SHA-256 among opaque credentials.
+ */
+async function findIssuedGrant(store: Store, token: string, digest: string): Promise<GrantRow | undefined> {
+  const grantId = unverifiedJti(token);
+  if (grantId !== undefined) {
+    const grant = await store.getGrant(grantId);
+    if (grant !== undefined && grant.kind === 'token' && grant.credential_sha256 === digest) return grant;
+  }
+  return store.findGrantByCredential(digest);
+}
+
+function unverifiedJti(token: string): string | undefined {
+  try {
+    const { jti } = decodeJwt(token);
+    return typeof jti === 'string' ? jti : undefined;
+  } catch {
+    return undefined; // not a JWT: an opaque credential
+  }
 }
 
 /** Form 2: a fresh OIDC token of the same run proves the caller is that run. */

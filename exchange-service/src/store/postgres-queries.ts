@@ -14,15 +14,18 @@ import { parseStoredRecord, StoreUnavailableError, type OpenedStore, type Stored
 /** The store's grant and replay operations. */
 export function grantQueries(sql: postgres.Sql, calls: Calls): Pick<OpenedStore, 'isReplayed' | 'getGrant' | 'findGrantByCredential' | 'markRevoked' | 'markUsed' | 'purgeExpired'> {
   return {
-    isReplayed: (issuer, jti, nowSeconds) =>
+    isReplayed: (claim, nowSeconds) =>
       calls.read(async () => {
-        const rows = await sql`SELECT 1 FROM latchkey_jti WHERE issuer = ${encodeText(issuer)} AND jti = ${encodeText(jti)} AND expires_at >= ${nowSeconds}`;
+        const rows = await sql`SELECT 1 FROM latchkey_jti WHERE expires_at = ${claim.jtiExpiresAt} AND issuer = ${encodeText(claim.issuer)}
+                                 AND jti = ${encodeText(claim.jti)} AND expires_at >= ${nowSeconds}`;
         return rows.length > 0;
       }),
     getGrant: (id) => calls.read(async () => toGrantRow((await sql`SELECT * FROM latchkey_grants WHERE id = ${encodeText(id)}`)[0])),
     findGrantByCredential: (digest) =>
       calls.read(async () =>
-        toGrantRow((await sql`SELECT * FROM latchkey_grants WHERE credential_sha256 = ${encodeText(digest)} ORDER BY issued_at DESC LIMIT 1`)[0]),
+        // The condition matches the partial index latchkey_grants_opaque_credential (store.ts: token grants are found by id).
+        toGrantRow((await sql`SELECT * FROM latchkey_grants WHERE credential_sha256 = ${encodeText(digest)} AND kind <> 'token'
+                              ORDER BY issued_at DESC LIMIT 1`)[0]),
       ),
     markRevoked: (id, at) =>
       calls.write(async () => (await sql`UPDATE latchkey_grants SET revoked_at = ${at} WHERE id = ${encodeText(id)} AND revoked_at IS NULL`).count > 0),

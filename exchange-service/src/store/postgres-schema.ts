@@ -12,13 +12,14 @@ import { GENESIS_HASH } from '../audit/chain.ts';
 import type { Logger } from '../log.ts';
 import { StoreSchemaError } from './store.ts';
 
-interface Migration {
+export interface Migration {
   version: number;
   description: string;
   sql: string;
 }
 
-const MIGRATIONS: readonly Migration[] = [
+/** Every schema step, oldest first (exported for the tests that build an older store). */
+export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     description: 'audit chain and its head, claimed jtis, grants, request counters',
@@ -78,6 +79,20 @@ const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (key, window_start)
       );
       CREATE INDEX latchkey_rate_counters_window_end ON latchkey_rate_counters (window_end);
+    `,
+  },
+  {
+    version: 2,
+    description: 'jti claims keyed by expiry first; credential index for opaque credentials only',
+    // As in the SQLite schema: both indexes took a random page per grant, and a page's first
+    // change after a checkpoint costs a full-page image in the WAL. Altered in place, so the
+    // privileges an operator granted on the tables stay.
+    sql: `
+      ALTER TABLE latchkey_jti DROP CONSTRAINT latchkey_jti_pkey;
+      ALTER TABLE latchkey_jti ADD CONSTRAINT latchkey_jti_pkey PRIMARY KEY (expires_at, issuer, jti);
+      DROP INDEX latchkey_jti_expires_at;
+      DROP INDEX latchkey_grants_credential_sha256;
+      CREATE INDEX latchkey_grants_opaque_credential ON latchkey_grants (credential_sha256) WHERE kind <> 'token';
     `,
   },
 ];

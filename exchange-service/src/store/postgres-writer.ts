@@ -174,16 +174,16 @@ async function applyOne(tx: postgres.TransactionSql, request: ChainWrite, head: 
 
 /**
  * Claims the jti and, only if the claim succeeded, inserts the grant and its
- * record: one statement. A claim succeeds for a new jti, or when the earlier
- * claim's token has expired. Resolves false for a replay (nothing written).
+ * record: one statement. A claim succeeds for a new claim, or when the same
+ * claim was made before and its token has expired. Resolves false for a replay (nothing written).
  */
 async function insertGrant(tx: postgres.TransactionSql, input: CommitGrantInput, nowSeconds: number, record: StoredAuditRecord, text: string): Promise<boolean> {
   const g = input.grant;
   const [row] = await tx`
     WITH claim AS (
-      INSERT INTO latchkey_jti (issuer, jti, expires_at)
-      VALUES (${encodeText(input.issuer)}, ${encodeText(input.jti)}, ${input.jtiExpiresAt}::bigint)
-      ON CONFLICT (issuer, jti) DO UPDATE SET expires_at = excluded.expires_at
+      INSERT INTO latchkey_jti (expires_at, issuer, jti)
+      VALUES (${input.jtiExpiresAt}::bigint, ${encodeText(input.issuer)}, ${encodeText(input.jti)})
+      ON CONFLICT (expires_at, issuer, jti) DO UPDATE SET expires_at = excluded.expires_at
       WHERE latchkey_jti.expires_at < ${nowSeconds}::bigint
       RETURNING 1
     ), granted AS (

@@ -5,7 +5,7 @@
  * every transaction committed before it started, and never blocks a writer.
  */
 import type { DatabaseSync } from 'node:sqlite';
-import type { GrantRow } from './store.ts';
+import type { GrantRow, JtiClaim } from './store.ts';
 
 /** One stored audit row, text not yet parsed (parsing, and refusing damaged text, is the caller's). */
 export interface AuditRow {
@@ -15,7 +15,7 @@ export interface AuditRow {
 
 /** The synchronous reads; each throws node:sqlite's error when the database fails. */
 export interface Reads {
-  isReplayed(issuer: string, jti: string, nowSeconds: number): boolean;
+  isReplayed(claim: JtiClaim, nowSeconds: number): boolean;
   getGrant(id: string): GrantRow | undefined;
   findGrantByCredential(credentialSha256: string): GrantRow | undefined;
   auditPage(afterSeq: number, size: number): AuditRow[];
@@ -27,13 +27,14 @@ export type ReadQuery = keyof Reads;
 
 /** Prepares the reads on `db`. */
 export function createReads(db: DatabaseSync): Reads {
-  const findJti = db.prepare('SELECT 1 AS found FROM jti WHERE issuer = ? AND jti = ? AND expires_at >= ?');
+  const findJti = db.prepare('SELECT 1 AS found FROM jti WHERE expires_at = ? AND issuer = ? AND jti = ? AND expires_at >= ?');
   const getGrant = db.prepare('SELECT * FROM grants WHERE id = ?');
-  const grantByCredential = db.prepare('SELECT * FROM grants WHERE credential_sha256 = ? ORDER BY issued_at DESC LIMIT 1');
+  // The condition matches the partial index grants_opaque_credential (store.ts: token grants are found by id).
+  const grantByCredential = db.prepare("SELECT * FROM grants WHERE credential_sha256 = ? AND kind <> 'token' ORDER BY issued_at DESC LIMIT 1");
   const page = db.prepare('SELECT seq, record FROM audit WHERE seq > ? ORDER BY seq LIMIT ?');
   const ping = db.prepare('SELECT count(*) AS tables FROM sqlite_schema');
   return {
-    isReplayed: (issuer, jti, nowSeconds) => findJti.get(issuer, jti, nowSeconds) !== undefined,
+    isReplayed: (claim, nowSeconds) => findJti.get(claim.jtiExpiresAt, claim.issuer, claim.jti, nowSeconds) !== undefined,
     getGrant: (id) => toGrantRow(getGrant.get(id)),
     findGrantByCredential: (digest) => toGrantRow(grantByCredential.get(digest)),
     auditPage: (afterSeq, size) => page.all(afterSeq, size).map((row) => ({ seq: Number(row.seq), text: String(row.record) })),

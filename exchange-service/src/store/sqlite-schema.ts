@@ -7,13 +7,14 @@ import type { DatabaseSync } from 'node:sqlite';
 import type { Logger } from '../log.ts';
 import { StoreSchemaError } from './store.ts';
 
-interface Migration {
+export interface Migration {
   version: number;
   description: string;
   sql: string;
 }
 
-const MIGRATIONS: readonly Migration[] = [
+/** Every schema step, oldest first (exported for the tests that build an older store). */
+export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     description: 'audit chain, claimed jtis, grants',
@@ -55,6 +56,26 @@ const MIGRATIONS: readonly Migration[] = [
         last_used_at INTEGER
       ) STRICT;
       CREATE INDEX grants_credential_sha256 ON grants (credential_sha256);
+    `,
+  },
+  {
+    version: 2,
+    description: 'jti claims keyed by expiry first; credential index for opaque credentials only',
+    // Both indexes took a random page per grant (a jti, a SHA-256), written to the WAL by
+    // every commit and again by every checkpoint. Claims keyed by expiry grow at their end;
+    // token grants are found by their JWT's jti, so only aws/github credentials are indexed.
+    sql: `
+      CREATE TABLE jti_v2 (
+        expires_at INTEGER NOT NULL,
+        issuer TEXT NOT NULL,
+        jti TEXT NOT NULL,
+        PRIMARY KEY (expires_at, issuer, jti)
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO jti_v2 (expires_at, issuer, jti) SELECT expires_at, issuer, jti FROM jti;
+      DROP TABLE jti;
+      ALTER TABLE jti_v2 RENAME TO jti;
+      DROP INDEX grants_credential_sha256;
+      CREATE INDEX grants_opaque_credential ON grants (credential_sha256) WHERE kind <> 'token';
     `,
   },
 ];

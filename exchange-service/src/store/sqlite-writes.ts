@@ -30,8 +30,8 @@ export function createWrites(db: DatabaseSync): Writes {
     insertAudit: db.prepare('INSERT INTO audit (seq, id, time, hash, prev_hash, record) VALUES (?, ?, ?, ?, ?, ?)'),
     // A claim succeeds when the row is new, or when the old claim's token has expired.
     claimJti: db.prepare(
-      'INSERT INTO jti (issuer, jti, expires_at) VALUES (?, ?, ?) ' +
-        'ON CONFLICT (issuer, jti) DO UPDATE SET expires_at = excluded.expires_at WHERE jti.expires_at < ?',
+      'INSERT INTO jti (expires_at, issuer, jti) VALUES (?, ?, ?) ' +
+        'ON CONFLICT (expires_at, issuer, jti) DO UPDATE SET expires_at = excluded.expires_at WHERE jti.expires_at < ?',
     ),
     insertGrant: db.prepare(
       'INSERT INTO grants (id, policy, kind, issuer, subject, repository_id, run_id, run_attempt, credential_sha256, ' +
@@ -57,7 +57,7 @@ export function createWrites(db: DatabaseSync): Writes {
   };
 
   const grant = (input: CommitGrantInput, nowSeconds: number, head: ChainHead): SealedPosition => {
-    const claimed = sql.claimJti.run(input.issuer, input.jti, input.jtiExpiresAt, nowSeconds);
+    const claimed = sql.claimJti.run(input.jtiExpiresAt, input.issuer, input.jti, nowSeconds);
     if (Number(claimed.changes) === 0) throw new ReplayError('this subject token was already exchanged');
     const g = input.grant;
     sql.insertGrant.run(

@@ -125,7 +125,7 @@ function createSqliteStore(reader: Reader, writer: SqliteWriter | undefined, now
     engine: 'sqlite',
     appendAudit: async (body) => stored(body, await write({ op: 'append', body })),
     commitGrant: async (input) => stored(input.record, await write({ op: 'grant', input, nowSeconds: Math.floor(now() / 1000) })),
-    isReplayed: (issuer, jti, nowSeconds) => read('isReplayed', issuer, jti, nowSeconds),
+    isReplayed: (claim, nowSeconds) => read('isReplayed', claim, nowSeconds),
     getGrant: (id) => read('getGrant', id),
     findGrantByCredential: (digest) => read('findGrantByCredential', digest),
     markRevoked: (grantId, at) => write({ op: 'revoke', grantId, at }),
