@@ -16,6 +16,7 @@ function faultyStore(inner: Store, state: { down: boolean }): Store {
     engine: inner.engine,
     appendAudit: (body) => guard(() => inner.appendAudit(body)),
     commitGrant: (input) => guard(() => inner.commitGrant(input)),
+    commitSignedGrant: (input, unsigned) => guard(() => inner.commitSignedGrant(input, unsigned)),
     isReplayed: (...args) => inner.isReplayed(...args),
     getGrant: (id) => inner.getGrant(id),
     findGrantByCredential: (sha) => inner.findGrantByCredential(sha),

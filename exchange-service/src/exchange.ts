@@ -9,7 +9,7 @@ import { OAuthError, fail } from './errors.ts';
 import { evaluatePolicy, describeDenial, showValue } from './policy/evaluate.ts';
 import type { AuditRecordBody, AuditGrant } from './audit/record.ts';
 import { buildAuditBody, claimText } from './audit/build.ts';
-import { ReplayError, StoreUnavailableError, type JtiClaim, type Store } from './store/store.ts';
+import { ReplayError, StoreUnavailableError, type CommitGrantInput, type JtiClaim, type Store, type StoredAuditRecord } from './store/store.ts';
 import type { CompiledPolicy } from './policy/compile.ts';
 import type { PolicySet } from './policy/load.ts';
 import { LEEWAY_SECONDS, type TokenVerifier, type VerifiedToken } from './oidc/verify.ts';
@@ -185,31 +185,41 @@ async function grant(
   const expiresAt = nowSeconds + ttl;
   const record = auditBody(context, decision, 'granted', null, deps.now());
   record.grant = auditGrant(grantId, policy, credential, scope, ttl, expiresAt);
+  const input: CommitGrantInput = {
+    ...jtiClaim(token),
+    record,
+    grant: {
+      id: grantId, policy: policy.name, kind: policy.grant.kind, issuer: token.issuer,
+      subject: claimText(token.claims.sub), repository_id: claimText(token.claims.repository_id),
+      run_id: claimText(token.claims.run_id), run_attempt: claimText(token.claims.run_attempt),
+      credential_sha256: credential.credentialSha256, issued_at: nowSeconds, expires_at: expiresAt,
+      revoked_at: null, last_used_at: null,
+    },
+  };
+  let response: Record<string, unknown>;
   try {
-    const committed = await timed(deps.metrics.storeSeconds, 'commit_grant', () => deps.store.commitGrant({
-      ...jtiClaim(token),
-      record,
-      grant: {
-        id: grantId, policy: policy.name, kind: policy.grant.kind, issuer: token.issuer,
-        subject: claimText(token.claims.sub), repository_id: claimText(token.claims.repository_id),
-        run_id: claimText(token.claims.run_id), run_attempt: claimText(token.claims.run_attempt),
-        credential_sha256: credential.credentialSha256, issued_at: nowSeconds, expires_at: expiresAt,
-        revoked_at: null, last_used_at: null,
-      },
-    }));
-    deps.onAudit?.(committed);
+    const committed = await timed(deps.metrics.storeSeconds, 'commit_grant', () => commit(deps.store, input, credential));
+    deps.onAudit?.(committed.record);
+    response = committed.response;
   } catch (error) {
     if (error instanceof ReplayError) fail('token_replayed', 'this subject token was already exchanged');
     throw storeError(error);
   }
   return {
-    ...credential.response,
+    ...response,
     expires_in: ttl,
     grant_id: grantId,
     policy: policy.name,
     expires_at: new Date(expiresAt * 1000).toISOString().replace('.000Z', 'Z'),
     ...(scope !== null && scope.length > 0 ? { scope: scope.join(' ') } : {}),
   };
+}
+
+/** Commits the grant; a credential still unsigned is signed in the same transaction and becomes the response's `access_token`. */
+async function commit(store: Store, input: CommitGrantInput, credential: MintedCredential): Promise<{ record: StoredAuditRecord; response: Record<string, unknown> }> {
+  if (credential.unsigned === undefined) return { record: await store.commitGrant(input), response: credential.response };
+  const signed = await store.commitSignedGrant(input, credential.unsigned);
+  return { record: signed.record, response: { access_token: signed.credential, ...credential.response } };
 }
 
 function grantedTtl(policy: CompiledPolicy, requested: number | undefined): number {

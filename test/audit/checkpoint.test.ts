@@ -15,7 +15,7 @@ import {
   type CheckpointClaims, type CheckpointErrorCode,
 } from '../../exchange-service/src/audit/checkpoint.ts';
 import { createKeyFile, type SigningKey } from '../../exchange-service/src/grants/signing-keys.ts';
-import { signCompactJwt } from '../../exchange-service/src/grants/token.ts';
+import { signCompactJwt } from '../../exchange-service/src/grants/jws.ts';
 import { openSqliteStore } from '../../exchange-service/src/store/sqlite.ts';
 import { makeBody, makeGrantInput, makeTempDir, readAll } from '../store/fixtures.ts';
 

@@ -40,13 +40,13 @@ describe('store faults', () => {
   after(() => svc.close());
 
   it('ATTACKS 27: the grant commit fails (appends still work) → 503 store_unavailable, the failure audited in the store, the token not spent', async () => {
-    board.faults.commitGrant = 'unavailable';
+    board.faults.commitSignedGrant = 'unavailable';
     const token = await svc.issuer.sign();
     const res = await svc.post('/token', exchangeParams(token, 'webapp/read'));
     assertStoreUnavailable(res);
-    assert.equal(board.refused.commitGrant, 1);
+    assert.equal(board.refused.commitSignedGrant, 1);
 
-    delete board.faults.commitGrant;
+    delete board.faults.commitSignedGrant;
     const snapshot = await readAuditSnapshot(svc.config.store.url);
     const failure = snapshot.records.find((record) => record.request_id === res.body.request_id);
     assert.equal(failure?.outcome, 'failed');
@@ -59,7 +59,7 @@ describe('store faults', () => {
   });
 
   it('ATTACKS 27: the store throws an error it does not classify at the commit → still 503 store_unavailable, never 500, no credential', async () => {
-    board.faults.commitGrant = 'unexpected';
+    board.faults.commitSignedGrant = 'unexpected';
     const res = await svc.post('/token', exchangeParams(await svc.issuer.sign(), 'webapp/read'));
     assertStoreUnavailable(res);
     assert.doesNotMatch(String(res.body.error_description), /injected|TypeError/, 'the exception text never reaches the client');

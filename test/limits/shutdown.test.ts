@@ -19,7 +19,7 @@ import { startTestIssuer } from '../support/oidc-issuer.ts';
 import { startTestService, exchangeParams, type TestResponse } from '../support/service.ts';
 import { readAuditSnapshot } from '../support/store-audit.ts';
 
-/** Holds every commitGrant until `open()`; counts the callers waiting. Everything else goes straight to the real store. */
+/** Holds every grant commit (a token grant's, commitSignedGrant) until `open()`; counts the callers waiting. Everything else goes straight to the real store. */
 function createCommitGate() {
   let release: () => void = () => {};
   const opened = new Promise<void>((resolve) => (release = resolve));
@@ -28,10 +28,10 @@ function createCommitGate() {
     const forwarding = createFaultyStore().wrap(inner);
     return {
       ...forwarding,
-      commitGrant: async (input) => {
+      commitSignedGrant: async (input, unsigned) => {
         gate.waiting += 1;
         await opened;
-        return forwarding.commitGrant(input);
+        return forwarding.commitSignedGrant(input, unsigned);
       },
     };
   };

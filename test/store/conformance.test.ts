@@ -6,6 +6,7 @@
  * audit chain from many writers, a revoke on one seen by the other.
  */
 import assert from 'node:assert/strict';
+import { createHash, verify } from 'node:crypto';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, afterEach, before, describe, test } from 'node:test';
@@ -17,7 +18,7 @@ import {
   CorruptRecordError, ReplayError, StoreSchemaError, StoreUnavailableError, type JtiClaim, type OpenedStore,
 } from '../../exchange-service/src/store/store.ts';
 import { createTestDatabase, postgresSkipReason, type TestDatabase } from '../support/postgres.ts';
-import { NOW_MS, NOW_S, claimOf, makeBody, makeGrantInput, makeTempDir, readAll, rejectionOf } from './fixtures.ts';
+import { NOW_MS, NOW_S, TEST_KEY, claimOf, makeBody, makeGrantInput, makeTempDir, readAll, rejectionOf, unsignedGrantInput, unsignedJwsFor } from './fixtures.ts';
 
 /** One empty store location; each open() is another Store instance on it (another process, as far as the store can tell). */
 interface Location {
@@ -211,6 +212,30 @@ describe('Store conformance', { concurrency: 2 }, () => {
           assert.equal(first.seq, 1);
           assert.equal(first.outcome, 'granted');
           await assert.rejects(store.commitGrant(makeGrantInput(2, { jti: 'jti-1' })), ReplayError);
+          assert.equal((await readAll(store)).length, 1);
+          assert.equal(await store.getGrant('grant-2'), undefined);
+        });
+
+        test('commitSignedGrant signs the credential in the commit: its SHA-256 is in the grant row and the sealed record', async () => {
+          const store = await (await engine.fresh()).open();
+          await store.appendAudit(makeBody(1));
+          const input = unsignedGrantInput(2);
+          const signed = await store.commitSignedGrant(input, unsignedJwsFor({ jti: 'grant-2' }));
+          const [header, payload, signature] = signed.credential.split('.');
+          assert.ok(verify('sha256', Buffer.from(`${header}.${payload}`), { key: TEST_KEY.publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(signature ?? '', 'base64url')));
+          const digest = createHash('sha256').update(signed.credential).digest('hex');
+          assert.equal((await store.getGrant('grant-2'))?.credential_sha256, digest);
+          const records = await readAll(store);
+          assert.deepEqual(records.at(-1), signed.record, 'the caller holds the record as sealed');
+          assert.equal(signed.record.grant?.credential_sha256, digest);
+          assert.equal(verifyChain(records).ok, true);
+          assert.equal(input.grant.credential_sha256, digest, "the caller's input carries the hash too");
+        });
+
+        test('commitSignedGrant of a replayed jti: ReplayError, nothing written, no credential', async () => {
+          const store = await (await engine.fresh()).open();
+          await store.commitGrant(makeGrantInput(1));
+          await assert.rejects(store.commitSignedGrant(unsignedGrantInput(2, { jti: 'jti-1' }), unsignedJwsFor({ jti: 'grant-2' })), ReplayError);
           assert.equal((await readAll(store)).length, 1);
           assert.equal(await store.getGrant('grant-2'), undefined);
         });

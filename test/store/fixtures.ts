@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 /**
  * Builders shared by the audit and store tests: realistic record bodies and
  * grant inputs, temp folders that clean up, and reading a whole chain.
@@ -6,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { identityFromClaims, type AuditRecordBody } from '../../exchange-service/src/audit/record.ts';
+import type { UnsignedJws } from '../../exchange-service/src/grants/jws.ts';
 import type { CommitGrantInput, GrantRow, JtiClaim, Store, StoredAuditRecord } from '../../exchange-service/src/store/store.ts';
 
 /** Fixed clock for tests: 2026-11-23T10:00:00Z in epoch ms. */
@@ -87,4 +89,21 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
     return error;
   }
   return undefined;
+}
+
+/** An ES256 key pair for credentials signed at commit. */
+export const TEST_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+
+/** A JWS for TEST_KEY's private half, not yet signed (as the token minter leaves it). */
+export function unsignedJwsFor(payload: Record<string, unknown>): UnsignedJws {
+  const encode = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return { signingInput: `${encode({ typ: 'at+jwt', alg: 'ES256', kid: 'test' })}.${encode(payload)}`, key: TEST_KEY.privateKey };
+}
+
+/** makeGrantInput for a credential signed at commit: its hash not known yet. */
+export function unsignedGrantInput(n: number, overrides: Parameters<typeof makeGrantInput>[1] = {}): CommitGrantInput {
+  const input = makeGrantInput(n, overrides);
+  input.grant.credential_sha256 = null;
+  if (input.record.grant !== null) input.record.grant.credential_sha256 = null;
+  return input;
 }

@@ -26,7 +26,7 @@ export interface FaultyStore {
 }
 
 const METHODS: readonly StoreMethod[] = [
-  'appendAudit', 'commitGrant', 'isReplayed', 'getGrant', 'findGrantByCredential', 'markRevoked', 'markUsed', 'readAudit', 'purgeExpired', 'ping', 'close',
+  'appendAudit', 'commitGrant', 'commitSignedGrant', 'isReplayed', 'getGrant', 'findGrantByCredential', 'markRevoked', 'markUsed', 'readAudit', 'purgeExpired', 'ping', 'close',
 ];
 
 /** Creates a switchboard with no faults set. */

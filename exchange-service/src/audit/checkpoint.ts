@@ -15,7 +15,7 @@
  */
 import { compactVerify, createLocalJWKSet, errors, type JWK } from 'jose';
 import * as z from 'zod';
-import { signCompactJwt } from '../grants/token.ts';
+import { signCompactJwt } from '../grants/jws.ts';
 import type { SigningKey } from '../grants/signing-keys.ts';
 
 /** The JWS `typ` of a checkpoint. */

@@ -5,6 +5,7 @@
  */
 import type { CompiledPolicy } from '../policy/compile.ts';
 import type { VerifiedToken } from '../oidc/verify.ts';
+import type { UnsignedJws } from './jws.ts';
 
 export interface MintRequest {
   grantId: string;
@@ -21,8 +22,18 @@ export interface MintRequest {
 export interface MintedCredential {
   /** The kind-specific part of the `/token` response (`access_token`, `issued_token_type`, `token_type`, …). */
   response: Record<string, unknown>;
-  /** SHA-256 of the secret handed out, for revocation by token and for the audit record. */
-  credentialSha256: string;
+  /**
+   * SHA-256 of the secret handed out, for revocation by token and for the
+   * audit record; null for a credential still `unsigned`, whose hash the
+   * store records when it signs it.
+   */
+  credentialSha256: string | null;
+  /**
+   * A JWS the store signs in the transaction that commits the grant
+   * (`commitSignedGrant`); its compact form becomes the response's
+   * `access_token`.
+   */
+  unsigned?: UnsignedJws;
   /** What the credential gives access to: an audience, a role ARN, repositories. */
   target: string;
   sessionName: string | null;

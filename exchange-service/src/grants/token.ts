@@ -1,12 +1,10 @@
 /**
- * The `token` grant: an RFC 9068 JWT access token signed by the service (ES256).
- * Signed with node:crypto directly, synchronously: an ES256 signature costs
- * about 25 µs, less than a round trip through libuv's thread pool (whose
- * wake-ups cost more on a small machine); the JWS compact form is simple
- * enough to build here.
+ * The `token` grant: an RFC 9068 JWT access token signed by the service
+ * (ES256). The minter builds the token; the store signs it in the
+ * transaction that commits the grant (jws.ts), so no access token exists
+ * before its audit record does.
  */
-import { createHash, sign } from 'node:crypto';
-import { derToP1363 } from './ecdsa-signature.ts';
+import { unsignedJws } from './jws.ts';
 import type { SigningKey } from './signing-keys.ts';
 import type { Minter, MintRequest, MintedCredential } from './minter.ts';
 
@@ -21,16 +19,6 @@ export interface TokenMinterOptions {
   issuer: string;
   /** Returns the key to sign with (a function, so a key rotation needs no restart). */
   signingKey: () => SigningKey;
-}
-
-const encode = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
-
-/** Signs a JWS compact serialisation with an ES256 key (RFC 7515 §7.1, RFC 7518 §3.4 signature form). */
-export function signCompactJwt(key: SigningKey, header: Record<string, unknown>, payload: Record<string, unknown>): string {
-  if (key.alg !== 'ES256') throw new Error(`unsupported signing algorithm ${key.alg}`);
-  const input = `${encode({ ...header, alg: key.alg, kid: key.kid })}.${encode(payload)}`;
-  const der = sign('sha256', Buffer.from(input), key.keyObject);
-  return `${input}.${derToP1363(der, 32).toString('base64url')}`;
 }
 
 /** Creates the minter for `token` grants. */
@@ -57,10 +45,10 @@ export function createTokenMinter(options: TokenMinterOptions): Minter {
         const value = token.claims[name];
         if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') claims[name] = String(value);
       }
-      const jwt = signCompactJwt(options.signingKey(), { typ: 'at+jwt' }, claims);
       return {
-        response: { access_token: jwt, issued_token_type: JWT_TOKEN_TYPE, token_type: 'Bearer' },
-        credentialSha256: createHash('sha256').update(jwt).digest('hex'),
+        response: { issued_token_type: JWT_TOKEN_TYPE, token_type: 'Bearer' },
+        credentialSha256: null,
+        unsigned: unsignedJws(options.signingKey(), { typ: 'at+jwt' }, claims),
         target: policy.grant.audience,
         sessionName: null,
         accessKeyId: null,

@@ -19,6 +19,7 @@ import { toStoreError, withDeadline } from './postgres-errors.ts';
 import { auditPages, counterQueries, grantQueries, ping } from './postgres-queries.ts';
 import { checkReadableSchema, migrate, SCHEMA_VERSION } from './postgres-schema.ts';
 import { createChainWriter, type ChainWriter } from './postgres-writer.ts';
+import { signForCommit } from './signed-grant.ts';
 import type { OpenedStore } from './store.ts';
 
 export interface PostgresStoreOptions extends PostgresClientOptions {
@@ -81,6 +82,11 @@ function createPostgresStore(sql: postgres.Sql, writer: ChainWriter | undefined,
     engine: 'postgres',
     appendAudit: (body) => calls.chain({ op: 'append', body }),
     commitGrant: (input) => calls.chain({ op: 'grant', input, nowSeconds: Math.floor(settings.now() / 1000) }),
+    // Signed before the one statement that claims, inserts and appends (postgres-writer.ts): a replay discards it.
+    async commitSignedGrant(input, unsigned) {
+      const { token } = signForCommit(input, unsigned);
+      return { record: await calls.chain({ op: 'grant', input, nowSeconds: Math.floor(settings.now() / 1000) }), credential: token };
+    },
     ...grantQueries(sql, calls),
     ...counterQueries(sql, calls),
     readAudit: (options = {}) => auditPages(sql, calls, options),

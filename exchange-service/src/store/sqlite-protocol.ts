@@ -7,6 +7,8 @@
  */
 import { CanonicalizationError } from '../audit/jcs.ts';
 import type { AuditRecordBody } from '../audit/record.ts';
+import type { UnsignedJws } from '../grants/jws.ts';
+import type { SignedCredential } from './signed-grant.ts';
 import type { ReadQuery } from './sqlite-reads.ts';
 import { ReplayError, StoreSchemaError, StoreUnavailableError, type CommitGrantInput } from './store.ts';
 
@@ -22,7 +24,7 @@ export interface WriterData {
 /** One durable write; the writer commits many of them per transaction. */
 export type WriteRequest =
   | { op: 'append'; body: AuditRecordBody }
-  | { op: 'grant'; input: CommitGrantInput; nowSeconds: number }
+  | { op: 'grant'; input: CommitGrantInput; nowSeconds: number; unsigned?: UnsignedJws }
   | { op: 'revoke'; grantId: string; at: number }
   | { op: 'use'; grantId: string; at: number }
   | { op: 'purge'; nowSeconds: number };
@@ -35,10 +37,15 @@ export interface SealedPosition {
   rewritten?: AuditRecordBody;
 }
 
+/** Where a grant's record landed, and the credential signed for it (when the request carried one unsigned). */
+export interface GrantPosition extends SealedPosition {
+  signed?: SignedCredential;
+}
+
 /** What each write op resolves to. */
 export interface WriteResults {
   append: SealedPosition;
-  grant: SealedPosition;
+  grant: GrantPosition;
   revoke: boolean;
   use: undefined;
   purge: number;

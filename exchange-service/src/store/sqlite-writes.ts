@@ -1,13 +1,16 @@
 /**
  * The store's writes as the writer thread runs them inside a group-commit
  * transaction (sqlite-batch.ts): sealing audit records onto the chain head
- * (JCS + SHA-256, off the main thread), claiming jtis, inserting grants,
+ * (JCS + SHA-256, off the main thread), claiming jtis, signing `token`
+ * grants' access tokens (signed-grant.ts), inserting grants,
  * revoking, marking use, purging expired claims.
  */
 import type { DatabaseSync } from 'node:sqlite';
 import { GENESIS_HASH, sealRecordWithText } from '../audit/chain.ts';
 import type { AuditRecordBody } from '../audit/record.ts';
-import type { SealedPosition, WriteRequest } from './sqlite-protocol.ts';
+import type { UnsignedJws } from '../grants/jws.ts';
+import type { GrantPosition, SealedPosition, WriteRequest } from './sqlite-protocol.ts';
+import { signForCommit } from './signed-grant.ts';
 import { ReplayError, type CommitGrantInput } from './store.ts';
 
 /** The last record of the chain (seq 0 and the genesis hash before the first). */
@@ -56,15 +59,19 @@ export function createWrites(db: DatabaseSync): Writes {
     return position;
   };
 
-  const grant = (input: CommitGrantInput, nowSeconds: number, head: ChainHead): SealedPosition => {
+  const grant = (input: CommitGrantInput, nowSeconds: number, head: ChainHead, unsigned: UnsignedJws | undefined): GrantPosition => {
     const claimed = sql.claimJti.run(input.jtiExpiresAt, input.issuer, input.jti, nowSeconds);
     if (Number(claimed.changes) === 0) throw new ReplayError('this subject token was already exchanged');
+    // Signed after the claim, so a replay costs no signature; its hash goes into the row and the record.
+    const signed = unsigned === undefined ? undefined : signForCommit(input, unsigned);
     const g = input.grant;
     sql.insertGrant.run(
       g.id, g.policy, g.kind, g.issuer, g.subject, g.repository_id, g.run_id, g.run_attempt, g.credential_sha256,
       g.issued_at, g.expires_at, g.revoked_at, g.last_used_at,
     );
-    return append(input.record, head);
+    const position: GrantPosition = append(input.record, head);
+    if (signed !== undefined) position.signed = signed;
+    return position;
   };
 
   return {
@@ -77,7 +84,7 @@ export function createWrites(db: DatabaseSync): Writes {
         case 'append':
           return append(request.body, head);
         case 'grant':
-          return grant(request.input, request.nowSeconds, head);
+          return grant(request.input, request.nowSeconds, head, request.unsigned);
         case 'revoke':
           return Number(sql.revoke.run(request.at, request.grantId).changes) > 0;
         case 'use':

@@ -23,6 +23,7 @@ import type { Worker } from 'node:worker_threads';
 import type { AuditRecordBody } from '../audit/record.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { MEMORY, openReadConnection } from './sqlite-connection.ts';
+import { recordCredentialHash } from './signed-grant.ts';
 import { toStoreError } from './sqlite-errors.ts';
 import type { SealedPosition, WriteRequest, WriteResults } from './sqlite-protocol.ts';
 import { createReads, runRead, type ReadQuery, type Reads } from './sqlite-reads.ts';
@@ -125,6 +126,13 @@ function createSqliteStore(reader: Reader, writer: SqliteWriter | undefined, now
     engine: 'sqlite',
     appendAudit: async (body) => stored(body, await write({ op: 'append', body })),
     commitGrant: async (input) => stored(input.record, await write({ op: 'grant', input, nowSeconds: Math.floor(now() / 1000) })),
+    async commitSignedGrant(input, unsigned) {
+      const position = await write({ op: 'grant', input, nowSeconds: Math.floor(now() / 1000), unsigned });
+      if (position.signed === undefined) throw new StoreUnavailableError('the store writer thread committed a grant without signing its credential');
+      // The writer signed its copy of the input: this copy takes the same hash, so the record below is the one sealed.
+      recordCredentialHash(input, position.signed.sha256);
+      return { record: stored(input.record, position), credential: position.signed.token };
+    },
     isReplayed: (claim, nowSeconds) => read('isReplayed', claim, nowSeconds),
     getGrant: (id) => read('getGrant', id),
     findGrantByCredential: (digest) => read('findGrantByCredential', digest),

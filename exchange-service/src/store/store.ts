@@ -7,6 +7,7 @@
  * each engine plus methods here.
  */
 import type { AuditRecord, AuditRecordBody } from '../audit/record.ts';
+import type { UnsignedJws } from '../grants/jws.ts';
 
 /** One issued grant, as revocation and introspection need it. Times are epoch seconds. */
 export interface GrantRow {
@@ -47,6 +48,13 @@ export interface CommitGrantInput extends JtiClaim {
 /** A record with its position in the chain (1 for the first). */
 export type StoredAuditRecord = AuditRecord & { seq: number };
 
+/** What commitSignedGrant resolves to: the stored record and the credential signed in its transaction. */
+export interface SignedGrant {
+  record: StoredAuditRecord;
+  /** The compact JWS, for the response's `access_token`. */
+  credential: string;
+}
+
 export interface Store {
   readonly engine: 'sqlite' | 'postgres';
   /** Appends one record (denials, failures, revokes, introspections); resolves after it is durably committed. */
@@ -57,6 +65,14 @@ export interface Store {
    * if the same claim (issuer, jti, expiry) was made before and has not expired.
    */
   commitGrant(input: CommitGrantInput): Promise<StoredAuditRecord>;
+  /**
+   * commitGrant for a credential signed at commit (a `token` grant's JWT;
+   * `credential_sha256` is null in `input`): signs `unsigned`
+   * (store/signed-grant.ts), records the token's SHA-256 in the grant row and
+   * its record, and commits them with the claim. The token is handed back
+   * only once all of it is durable; a replay or a failed commit discards it.
+   */
+  commitSignedGrant(input: CommitGrantInput, unsigned: UnsignedJws): Promise<SignedGrant>;
   /** Cheap pre-check before minting (the atomic check is in commitGrant): true while the same claim is remembered. */
   isReplayed(claim: JtiClaim, nowSeconds: number): Promise<boolean>;
   getGrant(id: string): Promise<GrantRow | undefined>;
