@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { generateKeyPairSync, verify, type KeyObject } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -16,9 +17,11 @@ import type { Worker } from 'node:worker_threads';
 import { verifyChain } from '../../exchange-service/src/audit/chain.ts';
 import { CanonicalizationError } from '../../exchange-service/src/audit/jcs.ts';
 import { createLogger } from '../../exchange-service/src/log.ts';
+import type { UnsignedJws } from '../../exchange-service/src/grants/jws.ts';
+import { createKeyReceiver, createKeySender } from '../../exchange-service/src/store/sqlite-protocol.ts';
 import { openSqliteStore, type SqliteStoreOptions } from '../../exchange-service/src/store/sqlite.ts';
 import { ReplayError, StoreUnavailableError, type Store } from '../../exchange-service/src/store/store.ts';
-import { NOW_MS, NOW_S, claimOf, makeBody, makeGrantInput, makeTempDir, readAll, rejectionOf } from './fixtures.ts';
+import { NOW_MS, NOW_S, TEST_KEY, claimOf, makeBody, makeGrantInput, makeTempDir, readAll, rejectionOf, unsignedGrantInput, unsignedJwsFor } from './fixtures.ts';
 
 const temp = makeTempDir();
 after(() => temp.remove());
@@ -44,6 +47,40 @@ function countRows(path: string, table: 'audit' | 'grants' | 'jti'): number {
   }
 }
 
+
+describe('signing keys sent to the writer thread', () => {
+  test('each key crosses once and signs every grant sent with it; a second key (a rotation) is sent and used too', async () => {
+    const { store } = await freshStore();
+    const rotated = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const jws = (n: number, key: KeyObject): UnsignedJws => ({ ...unsignedJwsFor({ jti: `grant-${n}` }), key });
+    const keys = [TEST_KEY, TEST_KEY, rotated, TEST_KEY, rotated];
+    const signed = await Promise.all(keys.map((pair, i) => store.commitSignedGrant(unsignedGrantInput(i + 1), jws(i + 1, pair.privateKey))));
+    for (const [i, { credential }] of signed.entries()) {
+      const [header, payload, signature = ''] = credential.split('.');
+      const valid = verify('sha256', Buffer.from(`${header}.${payload}`), { key: keys[i]?.publicKey as KeyObject, dsaEncoding: 'ieee-p1363' }, Buffer.from(signature, 'base64url'));
+      assert.ok(valid, `grant ${i + 1} is signed with its own key`);
+    }
+    assert.equal(verifyChain(await readAll(store)).ok, true);
+    await store.close();
+  });
+
+  test('the codec: a key is numbered once; one whose message never left is sent again; an unknown number is refused', () => {
+    const send = createKeySender();
+    const receive = createKeyReceiver();
+    const unsigned = unsignedJwsFor({ jti: 'x' });
+    const lost = send(unsigned);
+    assert.ok(lost.wire.key !== undefined, 'the first use carries the key');
+    const first = send(unsigned); // `lost` was never confirmed sent
+    assert.ok(first.wire.key !== undefined, 'still carried: the earlier message did not leave');
+    first.sent();
+    const second = send(unsigned);
+    assert.equal(second.wire.key, undefined, 'later uses name it by number');
+    assert.equal(second.wire.keyId, first.wire.keyId);
+    assert.throws(() => receive(second.wire), /never sent/);
+    assert.equal(receive(first.wire).key, TEST_KEY.privateKey);
+    assert.equal(receive(second.wire).key, TEST_KEY.privateKey);
+  });
+});
 
 describe('a dead writer thread', () => {
   test('a write waiting on a lock when the thread dies: rejected with StoreUnavailableError, nothing written', async () => {

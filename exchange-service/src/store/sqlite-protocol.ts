@@ -6,6 +6,7 @@
  * cross as plain data and are rebuilt as the same classes on arrival.
  */
 import { CanonicalizationError } from '../audit/jcs.ts';
+import type { KeyObject } from 'node:crypto';
 import type { AuditRecordBody } from '../audit/record.ts';
 import type { UnsignedJws } from '../grants/jws.ts';
 import type { SignedCredential } from './signed-grant.ts';
@@ -58,8 +59,45 @@ export interface ReadRequest {
   args: unknown[];
 }
 
+/**
+ * An unsigned JWS as it crosses to the writer thread. Its key crosses once,
+ * with the first write that uses it, and by number after that: a cloned
+ * KeyObject is a new native handle on the writer's side, per grant.
+ */
+export interface WireJws {
+  signingInput: string;
+  keyId: number;
+  key?: KeyObject;
+}
+
+/** A write as sent: a grant's unsigned JWS names its key (createKeySender, createKeyReceiver). */
+export type WireWrite = Exclude<WriteRequest, { op: 'grant' }> | (Omit<Extract<WriteRequest, { op: 'grant' }>, 'unsigned'> & { unsigned?: WireJws });
+
 /** Main thread → writer thread. */
-export type ToWriter = ((WriteRequest | ReadRequest) & { id: number }) | { op: 'close' };
+export type ToWriter = ((WireWrite | ReadRequest) & { id: number }) | { op: 'close' };
+
+/** The main thread's half: numbers keys, and sends each one the first time; `sent` once postMessage took it. */
+export function createKeySender(): (unsigned: UnsignedJws) => { wire: WireJws; sent(): void } {
+  const ids = new WeakMap<KeyObject, number>();
+  let next = 0;
+  return (unsigned) => {
+    const known = ids.get(unsigned.key);
+    if (known !== undefined) return { wire: { signingInput: unsigned.signingInput, keyId: known }, sent: () => {} };
+    const keyId = (next += 1);
+    return { wire: { signingInput: unsigned.signingInput, keyId, key: unsigned.key }, sent: () => ids.set(unsigned.key, keyId) };
+  };
+}
+
+/** The writer thread's half: keeps each key it was sent; throws for a number it was never sent. */
+export function createKeyReceiver(): (wire: WireJws) => UnsignedJws {
+  const keys = new Map<number, KeyObject>();
+  return (wire) => {
+    if (wire.key !== undefined) keys.set(wire.keyId, wire.key);
+    const key = keys.get(wire.keyId);
+    if (key === undefined) throw new Error(`signing key ${wire.keyId} was never sent to the store writer thread`);
+    return { signingInput: wire.signingInput, key };
+  };
+}
 
 /** The answer to one request. */
 export type Settlement = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: WireError };

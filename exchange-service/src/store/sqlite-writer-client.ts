@@ -11,7 +11,7 @@
 import { Worker } from 'node:worker_threads';
 import { CanonicalizationError } from '../audit/jcs.ts';
 import type { Logger } from '../log.ts';
-import { fromWire, type FromWriter, type ToWriter, type WriteRequest, type WriterData, type WriteResults } from './sqlite-protocol.ts';
+import { createKeySender, fromWire, type FromWriter, type ToWriter, type WireWrite, type WriteRequest, type WriterData, type WriteResults } from './sqlite-protocol.ts';
 import type { ReadQuery, Reads } from './sqlite-reads.ts';
 import { StoreUnavailableError } from './store.ts';
 
@@ -94,8 +94,18 @@ function createClient(thread: Worker, logger: Logger, start: StartHooks): Sqlite
     link.crash = error;
   });
   thread.on('exit', (code) => stopped(link, code, start));
+  const sendKey = createKeySender();
   return {
-    write: (request) => send(link, { ...request, id: (nextId += 1) }),
+    write(request) {
+      const id = (nextId += 1);
+      const sending = request as WriteRequest; // a generic R does not narrow on op
+      if (sending.op === 'grant' && sending.unsigned !== undefined) {
+        const { wire, sent } = sendKey(sending.unsigned);
+        return send(link, { ...sending, unsigned: wire, id }, sent);
+      }
+      // Any other write carries no key: it is its own wire form.
+      return send(link, { ...(request as WireWrite), id });
+    },
     read: (query, args) => send(link, { op: 'read', query, args, id: (nextId += 1) }),
     get alive() {
       return link.state === 'open';
@@ -156,7 +166,7 @@ function stopped(link: Link, code: number, start: StartHooks): void {
   for (const id of [...link.pending.keys()]) settle(link, id, { ok: false, error });
 }
 
-function send<T>(link: Link, message: ToWriter & { id: number }): Promise<T> {
+function send<T>(link: Link, message: ToWriter & { id: number }, sent?: () => void): Promise<T> {
   if (link.state !== 'open') {
     return Promise.reject(new StoreUnavailableError(link.state === 'stopped' ? 'the store writer thread stopped' : 'the store is closed'));
   }
@@ -165,6 +175,7 @@ function send<T>(link: Link, message: ToWriter & { id: number }): Promise<T> {
   } catch (error) {
     return Promise.reject(unsendable(error));
   }
+  sent?.();
   return new Promise<T>((resolve, reject) => {
     link.pending.set(message.id, { resolve: resolve as (value: unknown) => void, reject });
     if (link.pending.size === 1) link.thread.ref(); // a caller is waiting: keep the process alive for its answer

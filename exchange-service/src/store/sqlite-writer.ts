@@ -13,7 +13,7 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { LogFields, Logger } from '../log.ts';
 import { createBatchWriter } from './sqlite-batch.ts';
 import { openWriteConnection } from './sqlite-connection.ts';
-import { toWire, type FromWriter, type ReadRequest, type Settlement, type ToWriter, type WriterData } from './sqlite-protocol.ts';
+import { createKeyReceiver, toWire, type FromWriter, type ReadRequest, type Settlement, type ToWriter, type WriteRequest, type WriterData } from './sqlite-protocol.ts';
 import { createReads, runRead, type Reads } from './sqlite-reads.ts';
 
 if (parentPort === null) throw new Error('sqlite-writer.ts runs only as a worker thread');
@@ -32,6 +32,7 @@ function runWriter(port: MessagePort, data: WriterData): void {
   }
   const writer = createBatchWriter({ db, logger, maxBatch: data.maxBatch, settle: (settlements) => post({ type: 'settled', settlements }) });
   const reads = createReads(db);
+  const receiveKey = createKeyReceiver();
   port.on('message', (message: ToWriter) => {
     if (message.op === 'close') {
       // Messages arrive in order: every write sent before close is queued already.
@@ -41,8 +42,10 @@ function runWriter(port: MessagePort, data: WriterData): void {
       port.close();
     } else if (message.op === 'read') {
       post({ type: 'settled', settlements: [answerRead(reads, message)] });
+    } else if (message.op === 'grant' && message.unsigned !== undefined) {
+      writer.submit({ id: message.id, request: { ...message, unsigned: receiveKey(message.unsigned) } });
     } else {
-      writer.submit({ id: message.id, request: message });
+      writer.submit({ id: message.id, request: message as WriteRequest });
     }
   });
   post({ type: 'ready' });
