@@ -67,11 +67,14 @@ function decodeSegment(segment: string, name: string): Buffer {
   return bytes;
 }
 
+/** Strict UTF-8 (a fatal decoder keeps no state between whole-buffer calls, so one serves every token). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 function decodeJsonObject(segment: string, name: string): Record<string, unknown> {
   const bytes = decodeSegment(segment, name);
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes));
+    value = JSON.parse(UTF8.decode(bytes));
   } catch {
     return invalid(`token ${name} is not UTF-8 JSON`);
   }
