@@ -321,6 +321,25 @@ describe('Store conformance', { concurrency: 2 }, () => {
         });
       });
 
+      describe('signed grants beside a failing write', () => {
+        test('a batch run again because a grant failed: the credential returned is the one whose hash was committed', async () => {
+          const store = await (await engine.fresh()).open();
+          await store.commitGrant(makeGrantInput(1));
+          const [signed, clash] = await Promise.allSettled([
+            store.commitSignedGrant(unsignedGrantInput(2), unsignedJwsFor({ jti: 'grant-2' })),
+            store.commitGrant(makeGrantInput(3, { grantId: 'grant-1' })), // primary key clash: the batch runs again, grant by grant
+          ]);
+          assert.ok(clash.status === 'rejected' && !(clash.reason instanceof ReplayError));
+          assert.equal(signed.status, 'fulfilled');
+          const digest = createHash('sha256').update(signed.value.credential).digest('hex');
+          assert.equal((await store.getGrant('grant-2'))?.credential_sha256, digest);
+          const records = await readAll(store);
+          assert.equal(records.at(-1)?.grant?.credential_sha256, digest);
+          assert.deepEqual(records.at(-1), signed.value.record);
+          assert.equal(verifyChain(records).ok, true);
+        });
+      });
+
       describe('the chain under concurrency', () => {
         test('200 concurrent mixed calls on one instance make one valid chain', async () => {
           const store = await (await engine.fresh()).open();

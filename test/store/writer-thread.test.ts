@@ -49,7 +49,7 @@ function countRows(path: string, table: 'audit' | 'grants' | 'jti'): number {
 
 
 describe('signing keys sent to the writer thread', () => {
-  test('each key crosses once and signs every grant sent with it; a second key (a rotation) is sent and used too', async () => {
+  test('every grant is signed with the key it was sent with, across a second key (a rotation) and back', async () => {
     const { store } = await freshStore();
     const rotated = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const jws = (n: number, key: KeyObject): UnsignedJws => ({ ...unsignedJwsFor({ jti: `grant-${n}` }), key });

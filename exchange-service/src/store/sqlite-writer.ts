@@ -33,6 +33,12 @@ function runWriter(port: MessagePort, data: WriterData): void {
   const writer = createBatchWriter({ db, logger, maxBatch: data.maxBatch, settle: (settlements) => post({ type: 'settled', settlements }) });
   const reads = createReads(db);
   const receiveKey = createKeyReceiver();
+  // A message that cannot be read (a key among them) would leave its caller waiting, and the writes
+  // naming that key failing: end the thread, so the store fails closed and every caller hears.
+  port.on('messageerror', (error) => {
+    logger.error('unreadable message from the main thread; the store writer thread stops', { error });
+    throw error;
+  });
   port.on('message', (message: ToWriter) => {
     if (message.op === 'close') {
       // Messages arrive in order: every write sent before close is queued already.
