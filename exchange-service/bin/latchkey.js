@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env -S node --max-semi-space-size=8 --heap-growing-percent=50
 // The `latchkey` command. The CLI is TypeScript run directly by Node 24 (type stripping).
 //
 // The flag above bounds V8's young generation to 2 × 16 MiB: on a large
