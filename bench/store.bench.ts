@@ -36,6 +36,8 @@ const { values } = parseArgs({
 const total = Number(values.total);
 const concurrency = Number(values.concurrency);
 const readCount = Number(values.reads);
+/** Every claim's expiry (a claim is keyed by it): the reads below look the same claims up. */
+const CLAIMS_EXPIRE_AT = Math.floor(Date.now() / 1000) + 3600;
 
 function grantInput(n: number): CommitGrantInput {
   const now = Math.floor(Date.now() / 1000);
@@ -51,7 +53,7 @@ function grantInput(n: number): CommitGrantInput {
     justification: null,
   };
   return {
-    issuer: 'github', jti: `jti-${n}`, jtiExpiresAt: now + 600, record,
+    issuer: 'github', jti: `jti-${n}`, jtiExpiresAt: CLAIMS_EXPIRE_AT, record,
     grant: { id, policy: 'webapp/deploy-prod', kind: 'token', issuer: 'github', subject: record.subject, repository_id: '892341',
       run_id: String(n), run_attempt: '1', credential_sha256: 'd'.repeat(64), issued_at: now, expires_at: now + 900, revoked_at: null, last_used_at: null },
   };
@@ -124,7 +126,7 @@ async function compareReads(path: string): Promise<void> {
   const db = openReadConnection(path, { busyTimeoutMs: 5000, checkSchema: false });
   const local = createReads(db);
   const writer = await startSqliteWriter({ path, busyTimeoutMs: 5000, maxBatch: 1000, migratedAt: Date.now(), logger: silentLogger });
-  const claim = (n: number): JtiClaim => ({ issuer: 'github', jti: `jti-${(n % total) + 1}`, jtiExpiresAt: nowSeconds + 600 });
+  const claim = (n: number): JtiClaim => ({ issuer: 'github', jti: `jti-${(n % total) + 1}`, jtiExpiresAt: CLAIMS_EXPIRE_AT });
   const count = Math.min(readCount, 2000);
   const here = await timeReads(readCount, (n) => local.isReplayed(claim(n), nowSeconds));
   const there = await timeReads(readCount, (n) => writer.read('isReplayed', [claim(n), nowSeconds]));
