@@ -82,6 +82,17 @@ describe('POST /revoke', () => {
     assert.equal(record?.reason, 'grant_unknown');
   });
 
+  it('a JWT that names a real grant in its jti but is not the token issued revokes nothing (grant_unknown)', async () => {
+    const { accessToken, grantId } = await grant();
+    const [header, payload] = accessToken.split('.');
+    const forged = `${header}.${payload}.${Buffer.alloc(64, 7).toString('base64url')}`; // same claims, another signature
+    const res = await svc.post('/revoke', { token: forged });
+    assert.equal(res.status, 200);
+    assert.equal(revokeRecord(res.headers.get('x-request-id'))?.reason, 'grant_unknown');
+    assert.equal(revokedAt(grantId), null, 'the grant it names stays active');
+    assert.equal(await active(accessToken), true);
+  });
+
   // Form 2: grant id plus a fresh OIDC token. Each case signs a token with these claim overrides.
   const runCases: Array<{ name: string; claims: Record<string, unknown>; revoked: boolean; outcome: string; reason: string | null }> = [
     { name: 'same run, fresh token', claims: {}, revoked: true, outcome: 'revoked', reason: null },

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { identityFromClaims, type AuditRecordBody } from '../../exchange-service/src/audit/record.ts';
-import type { UnsignedJws } from '../../exchange-service/src/grants/jws.ts';
+import { unsignedJws, type UnsignedJws } from '../../exchange-service/src/grants/jws.ts';
 import type { CommitGrantInput, GrantRow, JtiClaim, Store, StoredAuditRecord } from '../../exchange-service/src/store/store.ts';
 
 /** Fixed clock for tests: 2026-11-23T10:00:00Z in epoch ms. */
@@ -96,8 +96,7 @@ export const TEST_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 
 /** A JWS for TEST_KEY's private half, not yet signed (as the token minter leaves it). */
 export function unsignedJwsFor(payload: Record<string, unknown>): UnsignedJws {
-  const encode = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
-  return { signingInput: `${encode({ typ: 'at+jwt', alg: 'ES256', kid: 'test' })}.${encode(payload)}`, key: TEST_KEY.privateKey };
+  return unsignedJws({ alg: 'ES256', kid: 'test', keyObject: TEST_KEY.privateKey }, { typ: 'at+jwt' }, payload);
 }
 
 /** makeGrantInput for a credential signed at commit: its hash not known yet. */

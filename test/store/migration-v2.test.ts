@@ -12,7 +12,9 @@ import { DatabaseSync } from 'node:sqlite';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { openStore } from '../../exchange-service/src/store/open.ts';
 import { MIGRATIONS as POSTGRES_MIGRATIONS } from '../../exchange-service/src/store/postgres-schema.ts';
+import { FIND_CLAIM_SQL, GRANT_BY_CREDENTIAL_SQL } from '../../exchange-service/src/store/sqlite-reads.ts';
 import { MIGRATIONS as SQLITE_MIGRATIONS } from '../../exchange-service/src/store/sqlite-schema.ts';
+import { CLAIM_SQL, PURGE_CLAIMS_SQL } from '../../exchange-service/src/store/sqlite-writes.ts';
 import { ReplayError, type OpenedStore } from '../../exchange-service/src/store/store.ts';
 import { createTestDatabase, describeWithPostgres, type TestDatabase } from '../support/postgres.ts';
 import { NOW_MS, NOW_S, claimOf, makeGrantInput, makeTempDir } from './fixtures.ts';
@@ -88,9 +90,12 @@ describe('schema 2 on a version-1 SQLite store', () => {
     try {
       const plan = (query: string): string => db.prepare(`EXPLAIN QUERY PLAN ${query}`).all().map((row) => String(row.detail)).join('; ');
       assert.equal(db.prepare('PRAGMA user_version').get()?.user_version, 2);
-      assert.match(plan('SELECT 1 FROM jti WHERE expires_at = 1 AND issuer = \'github\' AND jti = \'x\' AND expires_at >= 1'), /USING PRIMARY KEY \(expires_at=\? AND issuer=\? AND jti=\?\)/);
-      assert.match(plan('SELECT * FROM grants WHERE credential_sha256 = \'x\' AND kind <> \'token\' ORDER BY issued_at DESC LIMIT 1'), /USING INDEX grants_opaque_credential/);
-      assert.match(plan('DELETE FROM jti WHERE expires_at < 1'), /USING PRIMARY KEY \(expires_at<\?\)/);
+      // The statements the store runs, not copies of them.
+      assert.match(plan(FIND_CLAIM_SQL), /USING PRIMARY KEY \(expires_at=\? AND issuer=\? AND jti=\?\)/);
+      // An upsert prepares only when its conflict target is a unique key of the table: the new one.
+      assert.doesNotThrow(() => db.prepare(CLAIM_SQL));
+      assert.match(plan(GRANT_BY_CREDENTIAL_SQL), /USING INDEX grants_opaque_credential/);
+      assert.match(plan(PURGE_CLAIMS_SQL), /USING PRIMARY KEY \(expires_at<\?\)/);
       const indexes = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name").all().map((row) => row.name);
       assert.deepEqual(indexes, ['audit_time', 'grants_opaque_credential']);
     } finally {

@@ -3,9 +3,10 @@
  * §3.4 signature form), in two halves: the signing input (header and
  * payload) and the signature over it. A `token` grant's access token is
  * built by the exchange and signed by the store in the transaction that
- * commits its grant (store.ts `commitSignedGrant`), so the token exists only
- * together with its audit record, and on SQLite the ~40 µs signature runs on
- * the writer thread instead of the event loop. Signed with node:crypto
+ * commits its grant (store.ts `commitSignedGrant`): it is handed out only
+ * with its audit record committed, a replay or a failed commit discards it,
+ * and on SQLite the ~40 µs signature runs on the writer thread instead of
+ * the event loop. Signed with node:crypto
  * directly, synchronously: cheaper than a round trip through libuv's pool.
  */
 import { sign, type KeyObject } from 'node:crypto';
@@ -22,7 +23,7 @@ export interface UnsignedJws {
 const encode = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 /** The unsigned half of a compact JWS: `alg` and `kid` come from the key. */
-export function unsignedJws(key: SigningKey, header: Record<string, unknown>, payload: Record<string, unknown>): UnsignedJws {
+export function unsignedJws(key: Pick<SigningKey, 'alg' | 'kid' | 'keyObject'>, header: Record<string, unknown>, payload: Record<string, unknown>): UnsignedJws {
   if (key.alg !== 'ES256') throw new Error(`unsupported signing algorithm ${key.alg}`);
   return { signingInput: `${encode({ ...header, alg: key.alg, kid: key.kid })}.${encode(payload)}`, key: key.keyObject };
 }

@@ -1,8 +1,8 @@
 /**
  * The `token` grant: an RFC 9068 JWT access token signed by the service
  * (ES256). The minter builds the token; the store signs it in the
- * transaction that commits the grant (jws.ts), so no access token exists
- * before its audit record does.
+ * transaction that commits the grant (jws.ts), so no access token leaves
+ * the service, or outlives a failed commit, without its audit record.
  */
 import { unsignedJws } from './jws.ts';
 import type { SigningKey } from './signing-keys.ts';

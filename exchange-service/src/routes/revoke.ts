@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Hono } from 'hono';
-import { decodeJwt } from 'jose';
+import { decodeJwt, type JWTPayload } from 'jose';
 import * as z from 'zod';
 import type { AppEnv } from '../app.ts';
 import { claimText } from '../audit/build.ts';
@@ -93,31 +93,32 @@ function parseRevokeRequest(params: Record<string, string>, maxTokenBytes: numbe
 /** Form 1: whoever holds an issued credential may revoke it. */
 async function revokeByToken(deps: RevokeRouteDeps, token: string): Promise<Outcome> {
   const digest = createHash('sha256').update(token).digest('hex');
-  const grant = await storeCall(() => findIssuedGrant(deps.store, token, digest));
+  const claims = unverifiedClaims(token);
+  const grant = await storeCall(() => findIssuedGrant(deps.store, claims, digest));
   if (grant === undefined) return { outcome: 'denied', reason: 'grant_unknown' };
-  return { ...(await markRevoked(deps, grant)), ...accessTokenFacts(grant, token) };
+  return { ...(await markRevoked(deps, grant)), ...(grant.kind === 'token' && claims !== undefined ? accessTokenFacts(claims) : {}) };
 }
 
 /**
- * The grant that issued `token`: a JWT names its grant in `jti` (read
- * unverified; the SHA-256 match proves it is the very token issued), and
+ * The grant that issued the token: a JWT names its grant in `jti`, and
  * anything else is looked up by its SHA-256 among opaque credentials.
+ * Either way the token's SHA-256 must be the grant's, so claims read
+ * without verifying can name a grant but never revoke another token's.
  */
-async function findIssuedGrant(store: Store, token: string, digest: string): Promise<GrantRow | undefined> {
-  const grantId = unverifiedJti(token);
-  if (grantId !== undefined) {
-    const grant = await store.getGrant(grantId);
+async function findIssuedGrant(store: Store, claims: JWTPayload | undefined, digest: string): Promise<GrantRow | undefined> {
+  if (typeof claims?.jti === 'string') {
+    const grant = await store.getGrant(claims.jti);
     if (grant !== undefined && grant.kind === 'token' && grant.credential_sha256 === digest) return grant;
   }
   return store.findGrantByCredential(digest);
 }
 
-function unverifiedJti(token: string): string | undefined {
+/** A JWT's claims, unverified; undefined for anything else (an opaque credential). */
+function unverifiedClaims(token: string): JWTPayload | undefined {
   try {
-    const { jti } = decodeJwt(token);
-    return typeof jti === 'string' ? jti : undefined;
+    return decodeJwt(token);
   } catch {
-    return undefined; // not a JWT: an opaque credential
+    return undefined;
   }
 }
 
@@ -150,14 +151,8 @@ async function markRevoked(deps: RevokeRouteDeps, grant: GrantRow): Promise<Outc
  * scope) for the audit record. Read without verifying: the token's SHA-256
  * matched the grant's, so it is the very token this service issued.
  */
-function accessTokenFacts(grant: GrantRow, token: string): Pick<Outcome, 'target' | 'scope' | 'accessClaims'> {
-  if (grant.kind !== 'token') return {};
-  try {
-    const claims = decodeJwt(token);
-    const target = typeof claims.aud === 'string' ? claims.aud : undefined;
-    const scope = typeof claims.scope === 'string' ? claims.scope.split(' ') : null;
-    return { target, scope, accessClaims: claims };
-  } catch {
-    return {};
-  }
+function accessTokenFacts(claims: JWTPayload): Pick<Outcome, 'target' | 'scope' | 'accessClaims'> {
+  const target = typeof claims.aud === 'string' ? claims.aud : undefined;
+  const scope = typeof claims.scope === 'string' ? claims.scope.split(' ') : null;
+  return { target, scope, accessClaims: claims };
 }

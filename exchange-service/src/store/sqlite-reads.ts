@@ -25,12 +25,16 @@ export interface Reads {
 /** The name of one read. */
 export type ReadQuery = keyof Reads;
 
+/** The replay pre-check: one claim, by its whole key. */
+export const FIND_CLAIM_SQL = 'SELECT 1 AS found FROM jti WHERE expires_at = ? AND issuer = ? AND jti = ? AND expires_at >= ?';
+/** An opaque credential's grant; the condition matches the partial index grants_opaque_credential (store.ts: token grants are found by id). */
+export const GRANT_BY_CREDENTIAL_SQL = "SELECT * FROM grants WHERE credential_sha256 = ? AND kind <> 'token' ORDER BY issued_at DESC LIMIT 1";
+
 /** Prepares the reads on `db`. */
 export function createReads(db: DatabaseSync): Reads {
-  const findJti = db.prepare('SELECT 1 AS found FROM jti WHERE expires_at = ? AND issuer = ? AND jti = ? AND expires_at >= ?');
+  const findJti = db.prepare(FIND_CLAIM_SQL);
   const getGrant = db.prepare('SELECT * FROM grants WHERE id = ?');
-  // The condition matches the partial index grants_opaque_credential (store.ts: token grants are found by id).
-  const grantByCredential = db.prepare("SELECT * FROM grants WHERE credential_sha256 = ? AND kind <> 'token' ORDER BY issued_at DESC LIMIT 1");
+  const grantByCredential = db.prepare(GRANT_BY_CREDENTIAL_SQL);
   const page = db.prepare('SELECT seq, record FROM audit WHERE seq > ? ORDER BY seq LIMIT ?');
   const ping = db.prepare('SELECT count(*) AS tables FROM sqlite_schema');
   return {

@@ -26,23 +26,26 @@ export interface Writes {
   apply(request: WriteRequest, head: ChainHead): unknown;
 }
 
+/** A claim succeeds when the row is new, or when the same claim's token has expired. */
+export const CLAIM_SQL =
+  'INSERT INTO jti (expires_at, issuer, jti) VALUES (?, ?, ?) ' +
+  'ON CONFLICT (expires_at, issuer, jti) DO UPDATE SET expires_at = excluded.expires_at WHERE jti.expires_at < ?';
+/** Forgets the claims of expired tokens: the front of the claims' key. */
+export const PURGE_CLAIMS_SQL = 'DELETE FROM jti WHERE expires_at < ?';
+
 /** Prepares the write statements on the writer's connection. */
 export function createWrites(db: DatabaseSync): Writes {
   const sql = {
     head: db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1'),
     insertAudit: db.prepare('INSERT INTO audit (seq, id, time, hash, prev_hash, record) VALUES (?, ?, ?, ?, ?, ?)'),
-    // A claim succeeds when the row is new, or when the old claim's token has expired.
-    claimJti: db.prepare(
-      'INSERT INTO jti (expires_at, issuer, jti) VALUES (?, ?, ?) ' +
-        'ON CONFLICT (expires_at, issuer, jti) DO UPDATE SET expires_at = excluded.expires_at WHERE jti.expires_at < ?',
-    ),
+    claimJti: db.prepare(CLAIM_SQL),
     insertGrant: db.prepare(
       'INSERT INTO grants (id, policy, kind, issuer, subject, repository_id, run_id, run_attempt, credential_sha256, ' +
         'issued_at, expires_at, revoked_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     revoke: db.prepare('UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
     use: db.prepare('UPDATE grants SET last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?'),
-    purge: db.prepare('DELETE FROM jti WHERE expires_at < ?'),
+    purge: db.prepare(PURGE_CLAIMS_SQL),
   };
 
   const append = (body: AuditRecordBody, head: ChainHead): SealedPosition => {
