@@ -9,7 +9,7 @@
  * ceiling, every core busy).
  */
 import { generateKeyPairSync, randomBytes, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
-import { derToP1363 } from '../exchange-service/src/grants/ecdsa-signature.ts';
+import { derToP1363 } from '../exchange-service/src/jws/ecdsa-signature.ts';
 import { tokenClaims } from './fleet.ts';
 import type { BenchOptions } from './options.ts';
 import { formatCount } from './report.ts';

@@ -21,7 +21,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import postgres from 'postgres';
-import { loadSigningKeys } from '../exchange-service/src/grants/signing-keys.ts';
+import { loadSigningKeys } from '../exchange-service/src/jws/signing-keys.ts';
 import { createCleanup, cleanUpOnSignals, type Cleanup } from './cleanup.ts';
 import { latchkeyCommand, spawnServer, type ChildServer } from './child.ts';
 import { startBenchIssuer } from './issuer.ts';

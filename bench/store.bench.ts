@@ -20,10 +20,10 @@ import { parseArgs } from 'node:util';
 import { verifyChain, type SequencedRecord } from '../exchange-service/src/audit/chain.ts';
 import { identityFromClaims, type AuditRecordBody } from '../exchange-service/src/audit/record.ts';
 import { silentLogger } from '../exchange-service/src/log.ts';
-import { openReadConnection } from '../exchange-service/src/store/sqlite-connection.ts';
-import { createReads } from '../exchange-service/src/store/sqlite-reads.ts';
-import { startSqliteWriter, type SqliteWriter } from '../exchange-service/src/store/sqlite-writer-client.ts';
-import { openSqliteStore } from '../exchange-service/src/store/sqlite.ts';
+import { openReadConnection } from '../exchange-service/src/store/sqlite/connection.ts';
+import { createReads } from '../exchange-service/src/store/sqlite/reads.ts';
+import { startSqliteWriter, type SqliteWriter } from '../exchange-service/src/store/sqlite/writer-client.ts';
+import { openSqliteStore } from '../exchange-service/src/store/sqlite/store.ts';
 import type { CommitGrantInput, JtiClaim, Store } from '../exchange-service/src/store/store.ts';
 
 const { values } = parseArgs({

@@ -7,12 +7,12 @@ import { Hono } from 'hono';
 import type { IncomingMessage } from 'node:http';
 import { OAuthError } from './errors.ts';
 import type { Logger } from './log.ts';
-import { tokenRoutes, type TokenRouteDeps } from './routes/token.ts';
-import { wellKnownRoutes, type WellKnownDeps } from './routes/well-known.ts';
-import { healthRoutes, type HealthDeps } from './routes/health.ts';
-import { devIssuerRoutes, type DevIssuerDeps } from './routes/dev-issuer.ts';
-import { revokeRoutes, type RevokeRouteDeps } from './routes/revoke.ts';
-import { introspectRoutes, type IntrospectRouteDeps } from './routes/introspect.ts';
+import { tokenRoutes, type TokenRouteDeps } from './http/routes/token.ts';
+import { wellKnownRoutes, type WellKnownDeps } from './http/routes/well-known.ts';
+import { healthRoutes, type HealthDeps } from './http/routes/health.ts';
+import { devIssuerRoutes, type DevIssuerDeps } from './http/routes/dev-issuer.ts';
+import { revokeRoutes, type RevokeRouteDeps } from './decisions/revoke.ts';
+import { introspectRoutes, type IntrospectRouteDeps } from './decisions/introspect.ts';
 
 export interface AppVariables {
   requestId: string;

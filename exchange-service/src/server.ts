@@ -8,20 +8,20 @@ import type { Server, ServerOptions as HttpServerOptions } from 'node:http';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.ts';
 import { serviceAudience, type Config } from './config.ts';
-import { createExchange } from './exchange.ts';
+import { createExchange } from './decisions/exchange.ts';
 import { createMetrics } from './metrics.ts';
-import { createRateLimiter } from './rate-limit.ts';
+import { createRateLimiter } from './decisions/rate-limit.ts';
 import { createLogger, type Logger } from './log.ts';
 import { openStore, storeOptionsFromConfig } from './store/open.ts';
 import type { RequestCounters, Store } from './store/store.ts';
 import { createTokenVerifier } from './oidc/verify.ts';
-import { loadSigningKeys } from './grants/signing-keys.ts';
+import { loadSigningKeys } from './jws/signing-keys.ts';
 import { createTokenMinter } from './grants/token.ts';
 import { createAwsMinter } from './grants/aws.ts';
 import type { Minter } from './grants/minter.ts';
 import { DEV_ISSUER_PATHS, devIssuerUrl, devStaticKeys, loadDevIssuerKey } from './dev/issuer.ts';
-import { devIssuerRoutes } from './routes/dev-issuer.ts';
-import { createPolicyHolder } from './policy-holder.ts';
+import { devIssuerRoutes } from './http/routes/dev-issuer.ts';
+import { createPolicyHolder } from './policy/load/holder.ts';
 import { startAuditCheckpoints } from './audit/checkpoint-timer.ts';
 
 export interface ServerOptions {

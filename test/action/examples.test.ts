@@ -10,8 +10,8 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { loadPolicies, type PolicySet } from '../../exchange-service/src/policy/load.ts';
-import { evaluatePolicy, describeDenial } from '../../exchange-service/src/policy/evaluate.ts';
+import { loadPolicies, type PolicySet } from '../../exchange-service/src/policy/load/load.ts';
+import { evaluatePolicy, describeDenial } from '../../exchange-service/src/policy/model/evaluate.ts';
 
 const root = new URL('../../', import.meta.url);
 const read = (path: string): string => readFileSync(new URL(path, root), 'utf8');

@@ -13,9 +13,9 @@ import { after, before, describe, test } from 'node:test';
 import { createCheckpointSink, createCheckpointTimer, startAuditCheckpoints, type EmittedCheckpoint, type IntervalTimers } from '../../exchange-service/src/audit/checkpoint-timer.ts';
 import { readKeysDir } from '../../exchange-service/src/audit/checkpoint-keys.ts';
 import { signCheckpoint, verifyCheckpoint } from '../../exchange-service/src/audit/checkpoint.ts';
-import { createKeyFile, type SigningKey } from '../../exchange-service/src/grants/signing-keys.ts';
+import { createKeyFile, type SigningKey } from '../../exchange-service/src/jws/signing-keys.ts';
 import { createLogger } from '../../exchange-service/src/log.ts';
-import { openSqliteStore } from '../../exchange-service/src/store/sqlite.ts';
+import { openSqliteStore } from '../../exchange-service/src/store/sqlite/store.ts';
 import type { Store } from '../../exchange-service/src/store/store.ts';
 import { NOW_MS, makeBody, makeTempDir, readAll } from '../store/fixtures.ts';
 

@@ -14,9 +14,9 @@ import {
   CHECKPOINT_TYPE, CheckpointError, extractCheckpoints, signCheckpoint, verifyCheckpoint,
   type CheckpointClaims, type CheckpointErrorCode,
 } from '../../exchange-service/src/audit/checkpoint.ts';
-import { createKeyFile, type SigningKey } from '../../exchange-service/src/grants/signing-keys.ts';
-import { signCompactJwt } from '../../exchange-service/src/grants/jws.ts';
-import { openSqliteStore } from '../../exchange-service/src/store/sqlite.ts';
+import { createKeyFile, type SigningKey } from '../../exchange-service/src/jws/signing-keys.ts';
+import { signCompactJwt } from '../../exchange-service/src/jws/sign.ts';
+import { openSqliteStore } from '../../exchange-service/src/store/sqlite/store.ts';
 import { makeBody, makeGrantInput, makeTempDir, readAll } from '../store/fixtures.ts';
 
 const temp = makeTempDir();

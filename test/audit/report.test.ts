@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { AuditRecordBody } from '../../exchange-service/src/audit/record.ts';
 import { buildAuditReport, type ReportOptions } from '../../exchange-service/src/audit/report.ts';
-import { openSqliteStore } from '../../exchange-service/src/store/sqlite.ts';
+import { openSqliteStore } from '../../exchange-service/src/store/sqlite/store.ts';
 import type { Store } from '../../exchange-service/src/store/store.ts';
 import { NOW_MS, makeBody, makeGrantInput, makeTempDir } from '../store/fixtures.ts';
 

@@ -15,7 +15,7 @@ import { sealRecord } from '../../exchange-service/src/audit/chain.ts';
 import { canonicalize } from '../../exchange-service/src/audit/jcs.ts';
 import type { AuditRecordBody } from '../../exchange-service/src/audit/record.ts';
 import { runAuditCommand } from '../../exchange-service/src/cli/audit.ts';
-import { openSqliteStore } from '../../exchange-service/src/store/sqlite.ts';
+import { openSqliteStore } from '../../exchange-service/src/store/sqlite/store.ts';
 import { NOW_MS, makeBody, makeGrantInput, makeTempDir } from '../store/fixtures.ts';
 import { capture } from '../support/capture.ts';
 

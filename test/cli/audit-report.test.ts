@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import type { AuditRecordBody } from '../../exchange-service/src/audit/record.ts';
 import type { AuditReport } from '../../exchange-service/src/audit/report.ts';
 import { runAuditCommand } from '../../exchange-service/src/cli/audit.ts';
-import { openSqliteStore } from '../../exchange-service/src/store/sqlite.ts';
+import { openSqliteStore } from '../../exchange-service/src/store/sqlite/store.ts';
 import { NOW_MS, makeBody, makeGrantInput, makeTempDir } from '../store/fixtures.ts';
 import { BASIC_POLICY } from '../support/service.ts';
 import { capture } from '../support/capture.ts';

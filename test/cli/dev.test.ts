@@ -16,8 +16,8 @@ import { withDevIssuer } from '../../exchange-service/src/cli/serve.ts';
 import { runDevCommand } from '../../exchange-service/src/cli/dev.ts';
 import { startServer, type RunningServer } from '../../exchange-service/src/server.ts';
 import { defaultDevClaims, devIssuerUrl, loadDevIssuerKey, signDevToken } from '../../exchange-service/src/dev/issuer.ts';
-import { loadPolicies } from '../../exchange-service/src/policy/load.ts';
-import { evaluatePolicy } from '../../exchange-service/src/policy/evaluate.ts';
+import { loadPolicies } from '../../exchange-service/src/policy/load/load.ts';
+import { evaluatePolicy } from '../../exchange-service/src/policy/model/evaluate.ts';
 import { silentLogger } from '../../exchange-service/src/log.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { runDiff } from '../../exchange-service/src/cli/policy-diff.ts';
-import { DIFF_MARKER } from '../../exchange-service/src/policy/diff-markdown.ts';
+import { DIFF_MARKER } from '../../exchange-service/src/policy/tools/diff-markdown.ts';
 import { policyWithSubject, writeFiles } from '../policy/fixtures.ts';
 
 interface Run {

@@ -5,7 +5,7 @@
  */
 import { Writable } from 'node:stream';
 import { STSClient } from '@aws-sdk/client-sts';
-import type { AwsGrant, CompiledPolicy } from '../../exchange-service/src/policy/compile.ts';
+import type { AwsGrant, CompiledPolicy } from '../../exchange-service/src/policy/model/compile.ts';
 import type { VerifiedToken } from '../../exchange-service/src/oidc/verify.ts';
 import type { MintRequest } from '../../exchange-service/src/grants/minter.ts';
 import { createLogger, type Logger } from '../../exchange-service/src/log.ts';

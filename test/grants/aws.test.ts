@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { AssumeRoleCommand, type AssumeRoleCommandInput } from '@aws-sdk/client-sts';
 import { createAwsMinter, AWS_CREDENTIALS_TOKEN_TYPE } from '../../exchange-service/src/grants/aws.ts';
 import { silentLogger } from '../../exchange-service/src/log.ts';
-import type { AwsGrant } from '../../exchange-service/src/policy/compile.ts';
+import type { AwsGrant } from '../../exchange-service/src/policy/model/compile.ts';
 import { startLoopbackSts, type LoopbackSts } from '../support/loopback-sts.ts';
 import { assumeRoleForm, awsGrant, capturingLogger, mintRequest, SERVICE_CREDENTIALS, stsClient, type ExpectedCall } from './aws-fixtures.ts';
 

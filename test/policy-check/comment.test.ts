@@ -9,7 +9,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { DIFF_MARKER } from '../../exchange-service/src/policy/diff-markdown.ts';
+import { DIFF_MARKER } from '../../exchange-service/src/policy/tools/diff-markdown.ts';
 import { CommentApiError, MAX_COMMENT_CHARS, fitComment, upsertReviewComment } from '../../policy-check/src/comment.ts';
 import type { PullRequest } from '../../policy-check/src/inputs.ts';
 import { createOctokitCommentApi } from '../../policy-check/src/octokit-comments.ts';

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DIFF_MARKER } from '../../exchange-service/src/policy/diff-markdown.ts';
+import { DIFF_MARKER } from '../../exchange-service/src/policy/tools/diff-markdown.ts';
 import { createFixtureRepo, type FixtureRepo } from './fixture-repo.ts';
 import { startFakeGitHub, type FakeGitHub } from './fake-github.ts';
 import { createReviewRunner, type ReviewResult, type ReviewRunner, type ReviewStep } from './review-runner.ts';

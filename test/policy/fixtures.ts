@@ -5,8 +5,8 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { buildPolicy, type CompiledPolicy, type IssuerKind } from '../../exchange-service/src/policy/compile.ts';
-import { parsePolicyText } from '../../exchange-service/src/policy/parse-file.ts';
+import { buildPolicy, type CompiledPolicy, type IssuerKind } from '../../exchange-service/src/policy/model/compile.ts';
+import { parsePolicyText } from '../../exchange-service/src/policy/model/parse-file.ts';
 
 /** SPEC §2's example, as a token grant. */
 export const DEPLOY_POLICY = `version: 1

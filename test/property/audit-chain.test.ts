@@ -23,7 +23,7 @@ import fc from 'fast-check';
 import { GENESIS_HASH, sealRecord, verifyChain, type SequencedRecord } from '../../exchange-service/src/audit/chain.ts';
 import type { AuditRecordBody } from '../../exchange-service/src/audit/record.ts';
 import { runAuditCommand } from '../../exchange-service/src/cli/audit.ts';
-import { openSqliteStore } from '../../exchange-service/src/store/sqlite.ts';
+import { openSqliteStore } from '../../exchange-service/src/store/sqlite/store.ts';
 import { makeBody } from '../store/fixtures.ts';
 
 /** Claim text an attacker controls: any UTF-16 (lone surrogates included), plus terminal escapes and separators. */

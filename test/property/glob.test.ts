@@ -16,7 +16,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { compileGlob } from '../../exchange-service/src/policy/glob.ts';
+import { compileGlob } from '../../exchange-service/src/policy/model/glob.ts';
 
 const fold = (text: string): string => text.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
 

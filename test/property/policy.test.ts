@@ -14,9 +14,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { PolicyFile } from '../../exchange-service/src/policy/schema.ts';
-import { buildPolicy, type IssuerKind } from '../../exchange-service/src/policy/compile.ts';
-import { evaluatePolicy } from '../../exchange-service/src/policy/evaluate.ts';
+import { PolicyFile } from '../../exchange-service/src/policy/model/schema.ts';
+import { buildPolicy, type IssuerKind } from '../../exchange-service/src/policy/model/compile.ts';
+import { evaluatePolicy } from '../../exchange-service/src/policy/model/evaluate.ts';
 
 type Subject = Record<string, string | string[]>;
 type Claims = Record<string, unknown>;

@@ -16,7 +16,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { loadSigningKeys } from '../../exchange-service/src/grants/signing-keys.ts';
+import { loadSigningKeys } from '../../exchange-service/src/jws/signing-keys.ts';
 import { createTestDatabase, describeWithPostgres, type TestDatabase } from '../support/postgres.ts';
 import { startTestIssuer, type TestIssuer } from '../support/oidc-issuer.ts';
 import { BASIC_POLICY, exchangeParams, startTestService, type TestService } from '../support/service.ts';

@@ -13,7 +13,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import { GENESIS_HASH, verifyChain } from '../../exchange-service/src/audit/chain.ts';
 import { CanonicalizationError } from '../../exchange-service/src/audit/jcs.ts';
 import { openStore } from '../../exchange-service/src/store/open.ts';
-import { SCHEMA_VERSION as SQLITE_SCHEMA_VERSION } from '../../exchange-service/src/store/sqlite-schema.ts';
+import { SCHEMA_VERSION as SQLITE_SCHEMA_VERSION } from '../../exchange-service/src/store/sqlite/schema.ts';
 import {
   CorruptRecordError, ReplayError, StoreSchemaError, StoreUnavailableError, type JtiClaim, type OpenedStore,
 } from '../../exchange-service/src/store/store.ts';

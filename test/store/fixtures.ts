@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { identityFromClaims, type AuditRecordBody } from '../../exchange-service/src/audit/record.ts';
-import { unsignedJws, type UnsignedJws } from '../../exchange-service/src/grants/jws.ts';
+import { unsignedJws, type UnsignedJws } from '../../exchange-service/src/jws/sign.ts';
 import type { CommitGrantInput, GrantRow, JtiClaim, Store, StoredAuditRecord } from '../../exchange-service/src/store/store.ts';
 
 /** Fixed clock for tests: 2026-11-23T10:00:00Z in epoch ms. */

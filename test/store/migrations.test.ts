@@ -3,8 +3,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, describe, test } from 'node:test';
-import { SCHEMA_VERSION } from '../../exchange-service/src/store/sqlite-schema.ts';
-import { openSqliteStore } from '../../exchange-service/src/store/sqlite.ts';
+import { SCHEMA_VERSION } from '../../exchange-service/src/store/sqlite/schema.ts';
+import { openSqliteStore } from '../../exchange-service/src/store/sqlite/store.ts';
 import { StoreSchemaError, StoreUnavailableError } from '../../exchange-service/src/store/store.ts';
 import { makeBody, makeTempDir } from './fixtures.ts';
 

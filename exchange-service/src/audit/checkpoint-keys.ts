@@ -8,7 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import * as z from 'zod';
-import { toPublicJwk } from '../grants/signing-keys.ts';
+import { toPublicJwk } from '../jws/signing-keys.ts';
 
 /** A JWK Set. */
 export interface KeySet {

@@ -10,7 +10,7 @@
  */
 import { appendFile } from 'node:fs/promises';
 import type { Logger } from '../log.ts';
-import type { SigningKey } from '../grants/signing-keys.ts';
+import type { SigningKey } from '../jws/signing-keys.ts';
 import { signCheckpoint, type CheckpointClaims } from './checkpoint.ts';
 import { readChainHead, readHashAt, type AuditReader, type ChainHead } from './checkpoint-head.ts';
 

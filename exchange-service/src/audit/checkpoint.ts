@@ -15,8 +15,8 @@
  */
 import { compactVerify, createLocalJWKSet, errors, type JWK } from 'jose';
 import * as z from 'zod';
-import { signCompactJwt } from '../grants/jws.ts';
-import type { SigningKey } from '../grants/signing-keys.ts';
+import { signCompactJwt } from '../jws/sign.ts';
+import type { SigningKey } from '../jws/signing-keys.ts';
 
 /** The JWS `typ` of a checkpoint. */
 export const CHECKPOINT_TYPE = 'latchkey-checkpoint+jwt';

@@ -21,7 +21,7 @@ import { buildAuditReport, type ReportOptions } from '../audit/report.ts';
 import { renderReportJson, renderReportMarkdown } from '../audit/report-render.ts';
 import { loadConfig, type Config } from '../config.ts';
 import { parseDuration } from '../duration.ts';
-import { loadPolicies } from '../policy/load.ts';
+import { loadPolicies } from '../policy/load/load.ts';
 import { openStore, storeOptionsFromConfig } from '../store/open.ts';
 import { CorruptRecordError, type Store } from '../store/store.ts';
 

@@ -15,11 +15,11 @@
 import { isAbsolute, posix, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.ts';
-import { diffPolicySets, type DiffSide } from '../policy/diff.ts';
-import { renderDiffMarkdown } from '../policy/diff-markdown.ts';
-import { GitRevisionError, repositoryRoot, resolveCommit, snapshotFolder, type FolderSnapshot } from '../policy/git-revision.ts';
-import { lintPolicies } from '../policy/lint.ts';
-import { PolicyLoadError, type LoadPoliciesOptions } from '../policy/load.ts';
+import { diffPolicySets, type DiffSide } from '../policy/tools/diff.ts';
+import { renderDiffMarkdown } from '../policy/tools/diff-markdown.ts';
+import { GitRevisionError, repositoryRoot, resolveCommit, snapshotFolder, type FolderSnapshot } from '../policy/tools/git-revision.ts';
+import { lintPolicies } from '../policy/tools/lint.ts';
+import { PolicyLoadError, type LoadPoliciesOptions } from '../policy/load/load.ts';
 import type { CliIo } from './main.ts';
 
 const USAGE = `usage: latchkey policy diff BASE [HEAD] [DIR] [--config FILE]

@@ -17,10 +17,10 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.ts';
 import { OAuthError } from '../errors.ts';
 import { parseCompactJwt } from '../oidc/compact-jwt.ts';
-import { explainClaims, ttlText, type ExplainOptions, type Explanation, type PolicyExplanation } from '../policy/explain.ts';
-import { showValue, type ConditionResult } from '../policy/evaluate.ts';
-import { formatProblem, loadPolicies, PolicyLoadError, type LoadPoliciesOptions } from '../policy/load.ts';
-import type { CompiledPolicy } from '../policy/compile.ts';
+import { explainClaims, ttlText, type ExplainOptions, type Explanation, type PolicyExplanation } from '../policy/tools/explain.ts';
+import { showValue, type ConditionResult } from '../policy/model/evaluate.ts';
+import { formatProblem, loadPolicies, PolicyLoadError, type LoadPoliciesOptions } from '../policy/load/load.ts';
+import type { CompiledPolicy } from '../policy/model/compile.ts';
 import type { CliIo } from './main.ts';
 
 const USAGE = `usage: latchkey policy explain [DIR] (--claims FILE | --token JWT) [--policy NAME] [--config FILE] [--format text|json]

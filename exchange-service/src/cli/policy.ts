@@ -6,10 +6,10 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.ts';
-import { PolicyLoadError, type LoadPoliciesOptions } from '../policy/load.ts';
-import { lintPolicies } from '../policy/lint.ts';
-import { checkExitCode, formatCheckReport, type CheckFormat, type CheckReport } from '../policy/lint-report.ts';
-import { policyJsonSchema } from '../policy/schema.ts';
+import { PolicyLoadError, type LoadPoliciesOptions } from '../policy/load/load.ts';
+import { lintPolicies } from '../policy/tools/lint.ts';
+import { checkExitCode, formatCheckReport, type CheckFormat, type CheckReport } from '../policy/tools/lint-report.ts';
+import { policyJsonSchema } from '../policy/model/schema.ts';
 import type { CliIo } from './main.ts';
 import { runDiff } from './policy-diff.ts';
 import { runExplain } from './policy-explain.ts';

@@ -9,7 +9,7 @@
 import { randomUUID, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { SignJWT, type JWK } from 'jose';
-import { createKeyFile, readKeyFile, type SigningKey } from '../grants/signing-keys.ts';
+import { createKeyFile, readKeyFile, type SigningKey } from '../jws/signing-keys.ts';
 
 const KEY_FILE = 'dev-issuer.json';
 

@@ -17,7 +17,7 @@ import type { AssumeRoleCommandInput, AssumeRoleCommandOutput, STSClient, Tag } 
 import { OAuthError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { claimText } from '../audit/build.ts';
-import type { AwsGrant } from '../policy/compile.ts';
+import type { AwsGrant } from '../policy/model/compile.ts';
 import type { Minter, MintRequest, MintedCredential } from './minter.ts';
 import {
   AUTOMATIC_TAG_KEYS, MAX_SESSION_TAGS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS, STS_MAX_DURATION, STS_MIN_DURATION,

@@ -3,9 +3,9 @@
  * request into a credential; it never writes the audit record (the exchange
  * does that, before the credential leaves the service).
  */
-import type { CompiledPolicy } from '../policy/compile.ts';
+import type { CompiledPolicy } from '../policy/model/compile.ts';
 import type { VerifiedToken } from '../oidc/verify.ts';
-import type { UnsignedJws } from './jws.ts';
+import type { UnsignedJws } from '../jws/sign.ts';
 
 export interface MintRequest {
   grantId: string;

@@ -4,8 +4,8 @@
  * transaction that commits the grant (jws.ts), so no access token leaves
  * the service, or outlives a failed commit, without its audit record.
  */
-import { unsignedJws } from './jws.ts';
-import type { SigningKey } from './signing-keys.ts';
+import { unsignedJws } from '../jws/sign.ts';
+import type { SigningKey } from '../jws/signing-keys.ts';
 import type { Minter, MintRequest, MintedCredential } from './minter.ts';
 
 export const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt';

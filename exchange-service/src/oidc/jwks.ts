@@ -18,7 +18,7 @@ import type { IssuerConfig } from '../config.ts';
 import { OAuthError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { DEFAULT_MAX_JWKS_BYTES, discoverJwksUri, fetchJsonBounded, JwksFetchError, type FetchLimits } from './jwks-fetch.ts';
-import { algorithmsForKey, importPublicJwk } from './jws-algorithms.ts';
+import { algorithmsForKey, importPublicJwk } from '../jws/algorithms.ts';
 
 /** Key ids we look up: RFC 3986 unreserved characters, at most 256 of them. Anything else is rejected unseen. */
 export const KID_PATTERN = /^[A-Za-z0-9._~-]{1,256}$/;

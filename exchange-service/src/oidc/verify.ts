@@ -14,7 +14,7 @@ import { OAuthError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { parseCompactJwt, type CheckedPayload, type ParsedJwt } from './compact-jwt.ts';
 import { createJwksCache, type JwksCache } from './jwks.ts';
-import { checkJwsSignature } from './jws-algorithms.ts';
+import { checkJwsSignature } from '../jws/algorithms.ts';
 
 /** A token whose signature, issuer, times and audience all checked out. */
 export interface VerifiedToken {

@@ -9,9 +9,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { Config } from '../config.ts';
-import { migratePostgresStore, openPostgresStore, type PostgresStoreOptions } from './postgres.ts';
-import { readSchemaVersion, SCHEMA_VERSION as SQLITE_SCHEMA_VERSION } from './sqlite-schema.ts';
-import { openSqliteStore, type SqliteStoreOptions } from './sqlite.ts';
+import { migratePostgresStore, openPostgresStore, type PostgresStoreOptions } from './postgres/store.ts';
+import { readSchemaVersion, SCHEMA_VERSION as SQLITE_SCHEMA_VERSION } from './sqlite/schema.ts';
+import { openSqliteStore, type SqliteStoreOptions } from './sqlite/store.ts';
 import { StoreUnavailableError, type OpenedStore } from './store.ts';
 
 /** Options for {@link openStore}; engine-specific ones are ignored by engines that have no use for them. */

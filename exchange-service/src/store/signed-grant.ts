@@ -6,7 +6,7 @@
  * row and the audit record before the record is sealed.
  */
 import { createHash } from 'node:crypto';
-import { completeJws, type UnsignedJws } from '../grants/jws.ts';
+import { completeJws, type UnsignedJws } from '../jws/sign.ts';
 import type { CommitGrantInput } from './store.ts';
 
 /** A credential signed for its commit, and its SHA-256 (hex). */

@@ -7,7 +7,7 @@
  * each engine plus methods here.
  */
 import type { AuditRecord, AuditRecordBody } from '../audit/record.ts';
-import type { UnsignedJws } from '../grants/jws.ts';
+import type { UnsignedJws } from '../jws/sign.ts';
 
 /** One issued grant, as revocation and introspection need it. Times are epoch seconds. */
 export interface GrantRow {
