@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import type { IncomingMessage } from 'node:http';
-import { OAuthError } from './errors.ts';
+import { LatchkeyError } from './errors.ts';
 import type { Logger } from './log.ts';
 import { tokenRoutes, type TokenRouteDeps } from './http/routes/token.ts';
 import { wellKnownRoutes, type WellKnownDeps } from './http/routes/well-known.ts';
@@ -53,8 +53,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.notFound((c) => c.json({ error: 'not_found', error_description: `no route for ${c.req.method} ${c.req.path}`, request_id: c.get('requestId') }, 404));
   app.onError((error, c) => {
     const requestId = c.get('requestId') ?? randomUUID();
-    const known = error instanceof OAuthError ? error : new OAuthError('internal', 'internal error', { cause: error });
-    if (!(error instanceof OAuthError)) deps.logger.error('unhandled error', { request_id: requestId, path: c.req.path, error });
+    const known = error instanceof LatchkeyError ? error : new LatchkeyError('internal', 'internal error', { cause: error });
+    if (!(error instanceof LatchkeyError)) deps.logger.error('unhandled error', { request_id: requestId, path: c.req.path, error });
     if (known.retryAfter !== undefined) c.header('Retry-After', String(known.retryAfter));
     c.header('Cache-Control', 'no-store');
     c.header('X-Request-Id', requestId);

@@ -1,6 +1,8 @@
 /**
- * OAuthError and the closed set of reason codes from SPEC §3's error table.
- * Handlers throw these; the app's single onError turns them into RFC 6749 §5.2 JSON.
+ * The closed set of reason codes (SPEC §3's error table) and the one error
+ * class that carries a reason, in the manner of jose's coded errors. Every
+ * layer throws {@link LatchkeyError}; none of them knows HTTP. The edge
+ * (`http/reasons.ts`) alone maps a reason to a status and an OAuth `error`.
  */
 
 /** Every reason code the service may answer with. */
@@ -18,81 +20,54 @@ export type Reason =
   | 'scope_exceeded'
   | 'token_type'
   | 'justification_required'
+  | 'unauthorized'
+  | 'not_found'
   | 'rate_limited'
   | 'upstream_unavailable'
   | 'store_unavailable'
   | 'upstream_denied'
   | 'internal';
 
-/** The RFC 6749 / 8693 / 7009 `error` values the service uses. */
-export type OAuthErrorCode =
-  | 'invalid_request'
-  | 'unsupported_grant_type'
-  | 'invalid_target'
-  | 'invalid_scope'
-  | 'slow_down'
-  | 'temporarily_unavailable'
-  | 'server_error'
-  | 'invalid_token'
-  | 'unsupported_token_type';
+/** Reasons that say the service or a peer failed, not that the caller was refused: audited as `failed`, not `denied`. */
+const FAILURES: ReadonlySet<Reason> = new Set<Reason>(['rate_limited', 'upstream_unavailable', 'store_unavailable', 'upstream_denied', 'internal']);
 
-interface ReasonShape {
-  status: 400 | 401 | 413 | 429 | 500 | 502 | 503;
-  error: OAuthErrorCode;
-}
+/** True when `reason` is a failure (retry later) rather than a refusal of this request. */
+export const isFailure = (reason: Reason): boolean => FAILURES.has(reason);
 
-/** SPEC §3's table: reason → HTTP status and OAuth `error`. */
-export const REASONS: Readonly<Record<Reason, ReasonShape>> = {
-  malformed: { status: 400, error: 'invalid_request' },
-  grant_type: { status: 400, error: 'unsupported_grant_type' },
-  token_invalid: { status: 400, error: 'invalid_request' },
-  token_expired: { status: 400, error: 'invalid_request' },
-  issuer_untrusted: { status: 400, error: 'invalid_request' },
-  audience_mismatch: { status: 400, error: 'invalid_request' },
-  token_replayed: { status: 400, error: 'invalid_request' },
-  policy_unknown: { status: 400, error: 'invalid_target' },
-  policy_denied: { status: 400, error: 'invalid_request' },
-  ttl_exceeded: { status: 400, error: 'invalid_request' },
-  scope_exceeded: { status: 400, error: 'invalid_scope' },
-  token_type: { status: 400, error: 'invalid_request' },
-  justification_required: { status: 400, error: 'invalid_request' },
-  rate_limited: { status: 429, error: 'slow_down' },
-  upstream_unavailable: { status: 503, error: 'temporarily_unavailable' },
-  store_unavailable: { status: 503, error: 'temporarily_unavailable' },
-  upstream_denied: { status: 502, error: 'server_error' },
-  internal: { status: 500, error: 'server_error' },
-};
-
-export interface OAuthErrorOptions {
-  /** Seconds for a `Retry-After` header (429 and 503). */
+export interface LatchkeyErrorOptions {
+  /** Seconds after which a retry may succeed (rate limits, unavailable peers). */
   retryAfter?: number;
-  /** Overrides the status from the table (e.g. 413 for an oversized body). */
-  status?: ReasonShape['status'];
   /** Detail for the operator log only; never sent to the client. Must hold no secret. */
   logDetail?: string;
   cause?: unknown;
 }
 
-/** An error the client may see: `description` is sent verbatim, so it must hold no secret. */
-export class OAuthError extends Error {
+/** An error the client may see: `message` is sent verbatim, so it must hold no secret. */
+export class LatchkeyError extends Error {
   readonly reason: Reason;
-  readonly error: OAuthErrorCode;
-  readonly status: ReasonShape['status'];
   readonly retryAfter: number | undefined;
   readonly logDetail: string | undefined;
 
-  constructor(reason: Reason, description: string, options: OAuthErrorOptions = {}) {
+  constructor(reason: Reason, description: string, options: LatchkeyErrorOptions = {}) {
     super(description, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'OAuthError';
+    this.name = 'LatchkeyError';
     this.reason = reason;
-    this.error = REASONS[reason].error;
-    this.status = options.status ?? REASONS[reason].status;
-    this.retryAfter = options.retryAfter ?? (this.status === 503 ? 5 : undefined);
+    this.retryAfter = options.retryAfter;
     this.logDetail = options.logDetail;
   }
 }
 
 /** Shorthand used throughout: `fail('token_invalid', 'signature does not verify')`. */
-export const fail = (reason: Reason, description: string, options?: OAuthErrorOptions): never => {
-  throw new OAuthError(reason, description, options);
+export const fail = (reason: Reason, description: string, options?: LatchkeyErrorOptions): never => {
+  throw new LatchkeyError(reason, description, options);
 };
+
+/**
+ * The store could not answer or commit: `store_unavailable`, the caller may
+ * retry. The one place store failures become an error a client sees;
+ * `outcome` says what the caller did not get.
+ */
+export function storeUnavailable(error: unknown, outcome = 'nothing was changed'): LatchkeyError {
+  if (error instanceof LatchkeyError) return error;
+  return new LatchkeyError('store_unavailable', `the store is unavailable; ${outcome}; try again`, { cause: error });
+}

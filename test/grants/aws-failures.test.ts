@@ -9,7 +9,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { STSClient } from '@aws-sdk/client-sts';
 import { createAwsMinter } from '../../exchange-service/src/grants/aws.ts';
-import { OAuthError, type Reason } from '../../exchange-service/src/errors.ts';
+import { LatchkeyError, type Reason } from '../../exchange-service/src/errors.ts';
+import { answerFor } from '../../exchange-service/src/http/reasons.ts';
 import { startLoopbackSts, type LoopbackSts } from '../support/loopback-sts.ts';
 import { awsGrant, capturingLogger, mintRequest, SERVICE_CREDENTIALS, stsClient } from './aws-fixtures.ts';
 
@@ -89,9 +90,9 @@ describe('aws minter: STS failures', () => {
           return;
         }
         const error = outcome.error;
-        assert.ok(error instanceof OAuthError, `an OAuthError, got ${String(error)}`);
+        assert.ok(error instanceof LatchkeyError, `a LatchkeyError, got ${String(error)}`);
         assert.equal(error.reason, testCase.reason);
-        assert.equal(error.status, testCase.reason === 'upstream_denied' ? 502 : 503);
+        assert.equal(answerFor(error).status, testCase.reason === 'upstream_denied' ? 502 : 503);
         if (testCase.detail) assert.match(error.logDetail ?? '', testCase.detail);
         if (testCase.description) assert.equal(error.message, testCase.description);
         assert.ok(!error.message.includes(DENIED_MESSAGE.slice(0, 20)), 'STS message never in the client description');
@@ -126,9 +127,9 @@ describe('aws minter: slow STS (ATTACKS.md 32)', () => {
         // Without the budget the held response would arrive and be granted, so only a timeout passes this test.
         const minter = createAwsMinter({ region: 'us-east-1', logger: capturingLogger().logger, client: stsClient(sts.url), timeoutMs, maxAttempts: 10 });
         const error = await minter.mint(mintRequest(awsGrant())).then(() => undefined, (e: unknown) => e);
-        assert.ok(error instanceof OAuthError, `an OAuthError, got ${String(error)}`);
+        assert.ok(error instanceof LatchkeyError, `a LatchkeyError, got ${String(error)}`);
         assert.equal(error.reason, 'upstream_unavailable');
-        assert.equal(error.status, 503);
+        assert.equal(answerFor(error).status, 503);
         assert.match(error.logDetail ?? '', new RegExp(`exceeded ${timeoutMs} ms`));
         assert.ok(sts.requests.length >= 1 && sts.requests.length <= requests, `1 to ${requests} request(s), got ${sts.requests.length}`);
       } finally {
@@ -149,9 +150,9 @@ describe('aws minter: requested lifetimes STS cannot grant', () => {
       try {
         const minter = createAwsMinter({ region: 'us-east-1', logger: capturingLogger().logger, client: stsClient(sts.url) });
         const error = await minter.mint(mintRequest(awsGrant(), {}, ttl)).then(() => undefined, (e: unknown) => e);
-        assert.ok(error instanceof OAuthError);
+        assert.ok(error instanceof LatchkeyError);
         assert.equal(error.reason, 'ttl_exceeded');
-        assert.equal(error.status, 400);
+        assert.equal(answerFor(error).status, 400);
         assert.equal(sts.requests.length, 0);
       } finally {
         await sts.close();

@@ -8,7 +8,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { IssuerConfig } from '../../exchange-service/src/config.ts';
-import { OAuthError, type Reason } from '../../exchange-service/src/errors.ts';
+import { LatchkeyError, type Reason } from '../../exchange-service/src/errors.ts';
 import { importKeySet } from '../../exchange-service/src/oidc/jwks.ts';
 import { createTokenVerifier, type TokenVerifier } from '../../exchange-service/src/oidc/verify.ts';
 import {
@@ -108,7 +108,7 @@ describe('signature algorithms (RS*, PS*, ES*, EdDSA)', () => {
     it(`${testCase.name} → ${testCase.reason}`, async () => {
       const subject = testCase.token();
       await assert.rejects((testCase.verifier?.() ?? verifier).verify(subject), (error: unknown) => {
-        assert.ok(error instanceof OAuthError, `not an OAuthError: ${String(error)}`);
+        assert.ok(error instanceof LatchkeyError, `not a LatchkeyError: ${String(error)}`);
         assert.equal(error.reason, testCase.reason, error.message);
         assert.match(error.message, testCase.says);
         return true;

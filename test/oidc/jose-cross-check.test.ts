@@ -11,7 +11,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { IssuerConfig } from '../../exchange-service/src/config.ts';
-import { OAuthError, type Reason } from '../../exchange-service/src/errors.ts';
+import { LatchkeyError, type Reason } from '../../exchange-service/src/errors.ts';
 import { createTokenVerifier, type TokenVerifier } from '../../exchange-service/src/oidc/verify.ts';
 import { ALL_ALGORITHMS, createTestKeys, mintToken, serveJwks, testClaims, type Algorithm, type JwksServer, type TestKey } from './alg-keys.ts';
 
@@ -175,13 +175,13 @@ describe('cross-check with jose (seeded random mutations)', () => {
     }
   }
 
-  async function oursSays(token: string): Promise<'accepted' | OAuthError> {
+  async function oursSays(token: string): Promise<'accepted' | LatchkeyError> {
     try {
       await ours.verify(token);
       return 'accepted';
     } catch (error) {
-      if (error instanceof OAuthError) return error;
-      throw error; // not an OAuthError: a defect, fail loudly
+      if (error instanceof LatchkeyError) return error;
+      throw error; // not a LatchkeyError: a defect, fail loudly
     }
   }
 

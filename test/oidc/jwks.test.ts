@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair } from 'jose';
 import { IssuerConfig } from '../../exchange-service/src/config.ts';
-import { OAuthError, type Reason } from '../../exchange-service/src/errors.ts';
+import { LatchkeyError, type Reason } from '../../exchange-service/src/errors.ts';
+import { answerFor } from '../../exchange-service/src/http/reasons.ts';
 import { createJwksCache, importKeySet } from '../../exchange-service/src/oidc/jwks.ts';
 import { createTokenVerifier, type TokenVerifier } from '../../exchange-service/src/oidc/verify.ts';
 import { startTestIssuer, type JwksMode, type TestIssuer } from '../support/oidc-issuer.ts';
@@ -54,13 +55,13 @@ function withKid(token: string, kid: string): string {
   return `${header}.${payload}.${signature}`;
 }
 
-async function rejectsWith(promise: Promise<unknown>, reason: Reason): Promise<OAuthError> {
+async function rejectsWith(promise: Promise<unknown>, reason: Reason): Promise<LatchkeyError> {
   let caught: unknown;
   await assert.rejects(promise, (error: unknown) => {
     caught = error;
-    return error instanceof OAuthError && error.reason === reason;
+    return error instanceof LatchkeyError && error.reason === reason;
   });
-  return caught as OAuthError;
+  return caught as LatchkeyError;
 }
 
 describe('JWKS fetching', () => {
@@ -111,7 +112,7 @@ describe('a flood of unknown kids (ATTACKS.md 19)', () => {
       const results = await Promise.allSettled(flood.map((forged) => rig.verifier.verify(forged)));
       for (const result of results) {
         assert.equal(result.status, 'rejected');
-        assert.equal((result.reason as OAuthError).reason, 'token_invalid');
+        assert.equal((result.reason as LatchkeyError).reason, 'token_invalid');
       }
       assert.equal(rig.issuer.jwksRequests, 2, 'exactly one refetch for the whole flood');
       // Sequential kids inside the cooldown: no fetch at all.
@@ -146,7 +147,7 @@ describe('failing JWKS responses (ATTACKS.md 21)', () => {
       try {
         rig.issuer.mode = failure.mode;
         const error = await rejectsWith(rig.verifier.verify(await rig.issuer.sign()), 'upstream_unavailable');
-        assert.equal(error.status, 503);
+        assert.equal(answerFor(error).status, 503);
         assert.match(error.logDetail ?? '', failure.why);
         assert.deepEqual(rig.fetches, ['github:error']);
         const served = rig.issuer.jwksRequests;
@@ -226,7 +227,7 @@ describe('JWKS endpoint down (ATTACKS.md 29)', () => {
       await waitFor(() => rig.fetches.includes('github:error')); // due refreshes were attempted and failed
       rig.clock.ms = start + 60 * MINUTE + 1_000;
       const error = await rejectsWith(rig.verifier.verify(await rig.issuer.sign()), 'upstream_unavailable');
-      assert.equal(error.status, 503);
+      assert.equal(answerFor(error).status, 503);
       assert.ok((error.retryAfter ?? 0) > 0);
       // Back up: the next attempt after the back-off refreshes and succeeds.
       rig.issuer.mode = 'ok';

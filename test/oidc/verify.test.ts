@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CompactEncrypt, generateKeyPair } from 'jose';
 import { IssuerConfig } from '../../exchange-service/src/config.ts';
-import { OAuthError, type Reason } from '../../exchange-service/src/errors.ts';
+import { LatchkeyError, type Reason } from '../../exchange-service/src/errors.ts';
 import { createTokenVerifier, type TokenVerifier } from '../../exchange-service/src/oidc/verify.ts';
 import { startTestIssuer, type TestIssuer } from '../support/oidc-issuer.ts';
 
@@ -199,7 +199,7 @@ describe('token verification (ATTACKS.md 1–8)', () => {
       const token = await testCase.token();
       const jwks = github.jwksRequests + other.jwksRequests;
       await assert.rejects(verifier.verify(token), (error: unknown) => {
-        assert.ok(error instanceof OAuthError, `not an OAuthError: ${String(error)}`);
+        assert.ok(error instanceof LatchkeyError, `not a LatchkeyError: ${String(error)}`);
         assert.equal(error.reason, testCase.reason, error.message);
         if (testCase.says !== undefined) assert.match(error.message, testCase.says);
         if (token.length > 20) assert.ok(!error.message.includes(token.slice(0, 20)), 'the description quotes the token');

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { identityFromClaims, type AuditEvent, type AuditOutcome, type AuditRecordBody } from './record.ts';
 import type { VerifiedToken } from '../oidc/verify.ts';
+import { claimText } from '../policy/model/claims.ts';
 
 export interface AuditContext {
   event: AuditEvent;
@@ -42,11 +43,4 @@ export function buildAuditBody(context: AuditContext): AuditRecordBody {
     grant: null,
     justification: context.justification ?? null,
   };
-}
-
-/** A claim as text: strings as they are, numbers and booleans by their JSON text, anything else null. */
-export function claimText(value: unknown): string | null {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return null;
 }

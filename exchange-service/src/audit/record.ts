@@ -4,6 +4,7 @@
  * plain JSON string data, so nothing a token says can shape the record.
  */
 
+import { claimText } from '../policy/model/claims.ts';
 /** What a `granted` exchange handed out; never the credential itself, only its SHA-256. */
 export interface AuditGrant {
   id: string;
@@ -88,12 +89,4 @@ export function identityFromClaims(claims: Readonly<Record<string, unknown>>): A
     identity[name] = Object.hasOwn(claims, name) ? claimText(claims[name]) : null;
   }
   return identity;
-}
-
-/** A claim's value as text, the way policy matching reads it (JSON text for numbers and booleans). */
-function claimText(value: unknown): string | null {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'boolean') return String(value);
-  if (typeof value === 'number') return Number.isFinite(value) ? JSON.stringify(value) : null;
-  return null;
 }

@@ -15,7 +15,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.ts';
-import { OAuthError } from '../errors.ts';
+import { LatchkeyError } from '../errors.ts';
 import { parseCompactJwt } from '../oidc/compact-jwt.ts';
 import { explainClaims, ttlText, type ExplainOptions, type Explanation, type PolicyExplanation } from '../policy/tools/explain.ts';
 import { showValue, type ConditionResult } from '../policy/model/evaluate.ts';
@@ -123,7 +123,7 @@ function decodeToken(token: string): ClaimsInput {
   try {
     parseCompactJwt(token.trim());
   } catch (error) {
-    if (!(error instanceof OAuthError)) throw error;
+    if (!(error instanceof LatchkeyError)) throw error;
     tokenProblem = `${error.message} (${error.reason})`;
   }
   return { claims: value as Record<string, unknown>, source: 'token', tokenProblem };

@@ -5,7 +5,7 @@
  * credential is returned only after its `granted` record is committed.
  */
 import { newGrantId } from '../grants/grant-id.ts';
-import { OAuthError, fail } from '../errors.ts';
+import { LatchkeyError, fail } from '../errors.ts';
 import { evaluatePolicy, describeDenial, showValue } from '../policy/model/evaluate.ts';
 import type { AuditRecordBody, AuditGrant } from '../audit/record.ts';
 import { buildAuditBody, claimText } from '../audit/build.ts';
@@ -67,7 +67,7 @@ export function createExchange(deps: ExchangeDeps): Exchange {
       observe(deps, decision, 'granted', null, started);
       return response;
     } catch (error) {
-      const known = error instanceof OAuthError ? error : internalError(deps, context, error);
+      const known = error instanceof LatchkeyError ? error : internalError(deps, context, error);
       const outcome = known.status >= 500 || known.status === 429 ? 'failed' : 'denied';
       await auditFailure(deps, context, decision, outcome, known);
       observe(deps, decision, outcome, known.reason, started);
@@ -260,7 +260,7 @@ function auditBody(context: RequestContext, decision: Decision, outcome: AuditRe
 }
 
 /** Appends the denial/failure record; if the store cannot, the record goes to the operator log instead. */
-async function auditFailure(deps: ExchangeDeps, context: RequestContext, decision: Decision, outcome: 'denied' | 'failed', error: OAuthError): Promise<void> {
+async function auditFailure(deps: ExchangeDeps, context: RequestContext, decision: Decision, outcome: 'denied' | 'failed', error: LatchkeyError): Promise<void> {
   const record = auditBody(context, decision, outcome, error.reason, deps.now());
   try {
     const committed = await timed(deps.metrics.storeSeconds, 'append_audit', () => deps.store.appendAudit(record));
@@ -270,17 +270,17 @@ async function auditFailure(deps: ExchangeDeps, context: RequestContext, decisio
   }
 }
 
-function storeError(error: unknown): OAuthError {
-  if (error instanceof OAuthError) return error;
+function storeError(error: unknown): LatchkeyError {
+  if (error instanceof LatchkeyError) return error;
   if (error instanceof StoreUnavailableError) {
-    return new OAuthError('store_unavailable', 'the audit store is unavailable; no credential was issued', { cause: error });
+    return new LatchkeyError('store_unavailable', 'the audit store is unavailable; no credential was issued', { cause: error });
   }
-  return new OAuthError('store_unavailable', 'the audit store could not commit; no credential was issued', { cause: error });
+  return new LatchkeyError('store_unavailable', 'the audit store could not commit; no credential was issued', { cause: error });
 }
 
-function internalError(deps: ExchangeDeps, context: RequestContext, error: unknown): OAuthError {
+function internalError(deps: ExchangeDeps, context: RequestContext, error: unknown): LatchkeyError {
   deps.logger.error('exchange failed', { request_id: context.requestId, error });
-  return new OAuthError('internal', 'internal error', { cause: error });
+  return new LatchkeyError('internal', 'internal error', { cause: error });
 }
 
 function observe(deps: ExchangeDeps, decision: Decision, outcome: string, reason: string | null, started: number): void {

@@ -5,7 +5,7 @@
  */
 import { buildAuditBody } from '../audit/build.ts';
 import { identityFromClaims, type AuditGrant, type AuditOutcome, type AuditRecordBody } from '../audit/record.ts';
-import { OAuthError } from '../errors.ts';
+import { LatchkeyError } from '../errors.ts';
 import type { VerifiedToken } from '../oidc/verify.ts';
 import type { GrantRow, Store } from '../store/store.ts';
 
@@ -84,7 +84,7 @@ export async function storeCall<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    if (error instanceof OAuthError) throw error;
-    throw new OAuthError('store_unavailable', 'the store is unavailable; try again', { cause: error });
+    if (error instanceof LatchkeyError) throw error;
+    throw new LatchkeyError('store_unavailable', 'the store is unavailable; try again', { cause: error });
   }
 }

@@ -11,7 +11,7 @@ import { Hono, type Context } from 'hono';
 import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import type { AppEnv } from '../app.ts';
 import type { AuditRecordBody } from '../audit/record.ts';
-import { OAuthError } from '../errors.ts';
+import { LatchkeyError } from '../errors.ts';
 import type { SigningKeyRing } from '../jws/signing-keys.ts';
 import type { Logger } from '../log.ts';
 import type { GrantRow, Store } from '../store/store.ts';
@@ -43,8 +43,8 @@ export function introspectRoutes(deps: IntrospectRouteDeps): Hono<AppEnv> {
     if (!bearerMatches(c.req.header('authorization'), deps.bearer)) return unauthorized(c, deps);
     const body = await readBodyCapped(c.req.raw, deps.limits.max_body_bytes);
     const token = parseParameters(body, c.req.header('content-type') ?? null).token;
-    if (token === undefined || token === '') throw new OAuthError('malformed', 'missing parameter token');
-    if (token.length > deps.limits.max_token_bytes) throw new OAuthError('malformed', `token is larger than ${deps.limits.max_token_bytes} bytes`);
+    if (token === undefined || token === '') throw new LatchkeyError('malformed', 'missing parameter token');
+    if (token.length > deps.limits.max_token_bytes) throw new LatchkeyError('malformed', `token is larger than ${deps.limits.max_token_bytes} bytes`);
     const finding = await inspect(deps, token);
     if (finding.outcome === 'active' && finding.grant !== undefined) {
       const grantId = finding.grant.id;

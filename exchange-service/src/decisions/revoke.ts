@@ -18,9 +18,9 @@ import { Hono } from 'hono';
 import { decodeJwt, type JWTPayload } from 'jose';
 import * as z from 'zod';
 import type { AppEnv } from '../app.ts';
-import { claimText } from '../audit/build.ts';
+import { claimText } from '../policy/model/claims.ts';
 import type { AuditRecordBody } from '../audit/record.ts';
-import { OAuthError } from '../errors.ts';
+import { LatchkeyError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { TokenVerifier, VerifiedToken } from '../oidc/verify.ts';
 import type { GrantRow, Store } from '../store/store.ts';
@@ -66,7 +66,7 @@ export function revokeRoutes(deps: RevokeRouteDeps): Hono<AppEnv> {
       outcome = request.token_type_hint === 'grant_id' ? await revokeByGrantId(deps, request) : await revokeByToken(deps, request.token);
     } catch (error) {
       // A subject token that does not verify is refused (400) and audited as a denial.
-      if (error instanceof OAuthError && error.status < 500) await audit({ outcome: 'denied', reason: error.reason });
+      if (error instanceof LatchkeyError && error.status < 500) await audit({ outcome: 'denied', reason: error.reason });
       throw error;
     }
     await audit(outcome);
@@ -80,12 +80,12 @@ function parseRevokeRequest(params: Record<string, string>, maxTokenBytes: numbe
   const result = RevokeRequest.safeParse(params);
   if (!result.success) {
     const field = result.error.issues[0]?.path.join('.') ?? 'body';
-    throw new OAuthError('malformed', params[field] === undefined ? `missing parameter ${field}` : `invalid ${field}`);
+    throw new LatchkeyError('malformed', params[field] === undefined ? `missing parameter ${field}` : `invalid ${field}`);
   }
   const request = result.data;
-  if (request.token.length > maxTokenBytes) throw new OAuthError('malformed', `token is larger than ${maxTokenBytes} bytes`);
+  if (request.token.length > maxTokenBytes) throw new LatchkeyError('malformed', `token is larger than ${maxTokenBytes} bytes`);
   if (request.token_type_hint === 'grant_id' && request.subject_token === undefined) {
-    throw new OAuthError('malformed', 'token_type_hint=grant_id needs subject_token: a fresh OIDC token of the same run');
+    throw new LatchkeyError('malformed', 'token_type_hint=grant_id needs subject_token: a fresh OIDC token of the same run');
   }
   return request;
 }
@@ -124,7 +124,7 @@ function unverifiedClaims(token: string): JWTPayload | undefined {
 
 /** Form 2: a fresh OIDC token of the same run proves the caller is that run. */
 async function revokeByGrantId(deps: RevokeRouteDeps, request: RevokeRequest): Promise<Outcome> {
-  // Throws OAuthError with the verifier's reason: a 400 before anything is looked up.
+  // Throws LatchkeyError with the verifier's reason: a 400 before anything is looked up.
   const token = await deps.verifier.verify(request.subject_token ?? '');
   const grant = await storeCall(() => deps.store.getGrant(request.token));
   if (grant === undefined) return { outcome: 'denied', reason: 'grant_unknown', token };

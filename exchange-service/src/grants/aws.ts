@@ -14,9 +14,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { AssumeRoleCommandInput, AssumeRoleCommandOutput, STSClient, Tag } from '@aws-sdk/client-sts';
-import { OAuthError } from '../errors.ts';
+import { LatchkeyError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { claimText } from '../audit/build.ts';
+import { claimText } from '../policy/model/claims.ts';
 import type { AwsGrant } from '../policy/model/compile.ts';
 import type { Minter, MintRequest, MintedCredential } from './minter.ts';
 import {
@@ -98,7 +98,7 @@ export function createAwsMinter(options: AwsMinterOptions): Minter {
       const { policy, grantId } = request;
       if (policy.grant.kind !== 'aws') throw new Error(`aws minter given a ${policy.grant.kind} grant`);
       if (request.ttl < STS_MIN_DURATION || request.ttl > STS_MAX_DURATION) {
-        throw new OAuthError('ttl_exceeded', `aws sessions last ${STS_MIN_DURATION} to ${STS_MAX_DURATION} seconds; ${request.ttl} was asked for`);
+        throw new LatchkeyError('ttl_exceeded', `aws sessions last ${STS_MIN_DURATION} to ${STS_MAX_DURATION} seconds; ${request.ttl} was asked for`);
       }
       const input = buildAssumeRoleInput(request, policy.grant, settings.logger);
       const log = settings.logger.child({ grant_id: grantId, role_arn: input.RoleArn });
@@ -170,10 +170,10 @@ async function assumeRole(send: SendAssumeRole, input: AssumeRoleCommandInput, s
     const failure = classify(result.error);
     const detail = `STS ${failure.code}: ${failure.message} (attempt ${attempt} of ${settings.maxAttempts})`;
     if (!failure.transient) {
-      throw new OAuthError('upstream_denied', `AWS STS refused to assume the role (${failure.code})`, { logDetail: detail });
+      throw new LatchkeyError('upstream_denied', `AWS STS refused to assume the role (${failure.code})`, { logDetail: detail });
     }
     const delay = Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
-    if (attempt >= settings.maxAttempts) throw new OAuthError('upstream_unavailable', `AWS STS is unavailable (${failure.code}); try again`, { logDetail: detail });
+    if (attempt >= settings.maxAttempts) throw new LatchkeyError('upstream_unavailable', `AWS STS is unavailable (${failure.code}); try again`, { logDetail: detail });
     if (settings.now() + delay >= deadline) throw timedOut(settings, attempt, detail);
     settings.logger.warn('aws sts call failed; retrying', { code: failure.code, attempt, delay_ms: Math.round(delay) });
     await new Promise((resolve) => setTimeout(resolve, delay));
@@ -206,8 +206,8 @@ async function sendWithin(send: SendAssumeRole, input: AssumeRoleCommandInput, m
   }
 }
 
-function timedOut(settings: CallSettings, attempts: number, last?: string): OAuthError {
-  return new OAuthError('upstream_unavailable', 'AWS STS did not answer in time; try again', {
+function timedOut(settings: CallSettings, attempts: number, last?: string): LatchkeyError {
+  return new LatchkeyError('upstream_unavailable', 'AWS STS did not answer in time; try again', {
     logDetail: `STS call exceeded ${settings.timeoutMs} ms (${attempts} attempt${attempts === 1 ? '' : 's'}${last === undefined ? '' : `; last: ${last}`})`,
   });
 }
@@ -253,7 +253,7 @@ function toCredential(output: AssumeRoleCommandOutput, region: string, attempts:
   };
   const missing = Object.entries(parts).filter(([, value]) => typeof value !== 'string' || value === '').map(([name]) => name);
   if (missing.length > 0) {
-    throw new OAuthError('upstream_denied', 'AWS STS returned an incomplete credential', {
+    throw new LatchkeyError('upstream_denied', 'AWS STS returned an incomplete credential', {
       logDetail: `STS AssumeRole response lacks ${missing.join(', ')} (attempt ${attempts})`,
     });
   }

@@ -8,7 +8,7 @@
  * for one family (RSA, a NIST curve, Ed25519) is never handed to another.
  */
 import { constants, createPublicKey, verify, type JsonWebKey, type KeyObject, type VerifyKeyObjectInput } from 'node:crypto';
-import { OAuthError } from '../errors.ts';
+import { LatchkeyError } from '../errors.ts';
 
 /** A JWK's key family: `kty`, plus `crv` for curve keys. */
 type KeyFamily = 'RSA' | 'EC:P-256' | 'EC:P-384' | 'EC:P-521' | 'OKP:Ed25519';
@@ -88,22 +88,22 @@ export function importPublicJwk(jwk: JsonWebKey): KeyObject | undefined {
  * runs right here, on the calling thread: an RS256 verify costs about 20 µs,
  * less than handing it to libuv's thread pool and back, whose thread wake-ups
  * cost more than the check on a small machine (bench/: CPU per exchange).
- * Throws OAuthError `token_invalid`: a signature of the wrong length for
+ * Throws LatchkeyError `token_invalid`: a signature of the wrong length for
  * `alg`, one that does not verify, or one that cannot be checked at all.
  */
 export function checkJwsSignature(alg: string, key: KeyObject, signingInput: Uint8Array, signature: Uint8Array): void {
   const spec = ALGORITHMS.get(alg);
-  if (spec === undefined) throw new OAuthError('token_invalid', 'token algorithm is not supported');
+  if (spec === undefined) throw new LatchkeyError('token_invalid', 'token algorithm is not supported');
   if (spec.signatureBytes !== undefined && signature.byteLength !== spec.signatureBytes) {
-    throw new OAuthError('token_invalid', `token signature has ${signature.byteLength} bytes; ${alg} signatures have ${spec.signatureBytes}`);
+    throw new LatchkeyError('token_invalid', `token signature has ${signature.byteLength} bytes; ${alg} signatures have ${spec.signatureBytes}`);
   }
   let valid: boolean;
   try {
     valid = verify(spec.digest, signingInput, spec.keyInput(key), signature);
   } catch (error) {
-    throw new OAuthError('token_invalid', 'token signature cannot be checked', {
+    throw new LatchkeyError('token_invalid', 'token signature cannot be checked', {
       logDetail: error instanceof Error ? error.message : 'verification failed',
     });
   }
-  if (!valid) throw new OAuthError('token_invalid', 'token signature does not verify');
+  if (!valid) throw new LatchkeyError('token_invalid', 'token signature does not verify');
 }

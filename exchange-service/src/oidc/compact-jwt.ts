@@ -5,7 +5,7 @@
  * token; the time claims present as safe integers. Everything here is
  * `token_invalid` and happens before any key lookup or network fetch.
  */
-import { OAuthError } from '../errors.ts';
+import { LatchkeyError } from '../errors.ts';
 import { KID_PATTERN } from './jwks.ts';
 
 /** The header fields the verifier relies on, after the checks. */
@@ -30,7 +30,7 @@ const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const KEY_HEADERS = ['jku', 'x5u', 'jwk', 'x5c', 'x5t', 'x5t#S256'];
 
 const invalid = (description: string): never => {
-  throw new OAuthError('token_invalid', description);
+  throw new LatchkeyError('token_invalid', description);
 };
 
 /** A structurally sound compact JWT, not yet verified. */
@@ -43,7 +43,7 @@ export interface ParsedJwt {
   signature: Buffer;
 }
 
-/** Parses and checks a compact JWT's structure; throws OAuthError `token_invalid`. */
+/** Parses and checks a compact JWT's structure; throws LatchkeyError `token_invalid`. */
 export function parseCompactJwt(token: string): ParsedJwt {
   if (token.trimStart().startsWith('{')) invalid('JSON-serialised JWS is not accepted; send the compact form');
   const parts = token.split('.');

@@ -15,7 +15,7 @@
  */
 import type { JsonWebKey, KeyObject } from 'node:crypto';
 import type { IssuerConfig } from '../config.ts';
-import { OAuthError } from '../errors.ts';
+import { LatchkeyError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { DEFAULT_MAX_JWKS_BYTES, discoverJwksUri, fetchJsonBounded, JwksFetchError, type FetchLimits } from './jwks-fetch.ts';
 import { algorithmsForKey, importPublicJwk } from '../jws/algorithms.ts';
@@ -51,7 +51,7 @@ export interface JwksCacheOptions {
 /** The keys of one issuer. */
 export interface JwksCache {
   /**
-   * The key with this `kid` for `alg`. Throws OAuthError: `token_invalid` for a kid
+   * The key with this `kid` for `alg`. Throws LatchkeyError: `token_invalid` for a kid
    * the issuer does not publish (or not for `alg`), `upstream_unavailable` when
    * no trustworthy key set can be had (cold, or stale beyond `jwks_stale_max`).
    */
@@ -92,8 +92,8 @@ export function createJwksCache(options: JwksCacheOptions): JwksCache {
   };
   let staticSet: Promise<KeyMap> | undefined;
 
-  const unavailable = (): OAuthError =>
-    new OAuthError('upstream_unavailable', `the signing keys of issuer "${options.issuer}" cannot be fetched`, {
+  const unavailable = (): LatchkeyError =>
+    new LatchkeyError('upstream_unavailable', `the signing keys of issuer "${options.issuer}" cannot be fetched`, {
       logDetail: state.lastError || 'no key set fetched yet',
     });
 
@@ -160,7 +160,7 @@ export function createJwksCache(options: JwksCacheOptions): JwksCache {
   }
 
   async function getKey(kid: string, alg: string): Promise<KeyObject> {
-    if (!KID_PATTERN.test(kid)) throw new OAuthError('token_invalid', 'token kid has characters outside [A-Za-z0-9._~-] or is too long');
+    if (!KID_PATTERN.test(kid)) throw new LatchkeyError('token_invalid', 'token kid has characters outside [A-Za-z0-9._~-] or is too long');
     let entry: ReadonlyMap<string, KeyObject> | undefined;
     if (options.staticKeys !== undefined) {
       staticSet ??= importKeySet(options.staticKeys, options.algorithms);
@@ -170,7 +170,7 @@ export function createJwksCache(options: JwksCacheOptions): JwksCache {
       entry = (await trustedKeys()).get(kid) ?? (await refetchFor(kid));
     }
     const key = entry.get(alg);
-    if (key === undefined) throw new OAuthError('token_invalid', `key "${kid}" of issuer "${options.issuer}" is not for ${alg}`);
+    if (key === undefined) throw new LatchkeyError('token_invalid', `key "${kid}" of issuer "${options.issuer}" is not for ${alg}`);
     return key;
   }
 
@@ -184,12 +184,12 @@ export function createJwksCache(options: JwksCacheOptions): JwksCache {
   };
 }
 
-function unknownKid(kid: string): OAuthError {
-  return new OAuthError('token_invalid', `token kid "${kid}" is not a key of its issuer`);
+function unknownKid(kid: string): LatchkeyError {
+  return new LatchkeyError('token_invalid', `token kid "${kid}" is not a key of its issuer`);
 }
 
 function staticKeyError(error: unknown): never {
-  throw new OAuthError('internal', 'internal error', { logDetail: `static key set unusable: ${(error as Error).message}` });
+  throw new LatchkeyError('internal', 'internal error', { logDetail: `static key set unusable: ${(error as Error).message}` });
 }
 
 /**

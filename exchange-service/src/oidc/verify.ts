@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { IssuerConfig } from '../config.ts';
-import { OAuthError } from '../errors.ts';
+import { LatchkeyError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { parseCompactJwt, type CheckedPayload, type ParsedJwt } from './compact-jwt.ts';
 import { createJwksCache, type JwksCache } from './jwks.ts';
@@ -50,7 +50,7 @@ export interface TokenVerifierOptions {
 
 /** Verifies subject tokens against the configured issuers. */
 export interface TokenVerifier {
-  /** Verifies a subject token; throws only OAuthError (reasons in this module's header). */
+  /** Verifies a subject token; throws only LatchkeyError (reasons in this module's header). */
   verify(token: string): Promise<VerifiedToken>;
   /** Stops background JWKS refreshes. */
   close(): void;
@@ -78,16 +78,16 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   const issuers = trustIssuers(options);
 
   async function verify(token: string): Promise<VerifiedToken> {
-    if (typeof token !== 'string') throw new OAuthError('malformed', 'subject_token must be a string');
+    if (typeof token !== 'string') throw new LatchkeyError('malformed', 'subject_token must be a string');
     if (token.length > maxTokenBytes || Buffer.byteLength(token, 'utf8') > maxTokenBytes) {
-      throw new OAuthError('malformed', `subject_token is larger than ${maxTokenBytes} bytes`);
+      throw new LatchkeyError('malformed', `subject_token is larger than ${maxTokenBytes} bytes`);
     }
     const parsed = parseCompactJwt(token);
     const { header, payload } = parsed;
     const issuer = issuers.get(payload.iss);
-    if (issuer === undefined) throw new OAuthError('issuer_untrusted', `issuer ${quote(payload.iss)} is not trusted`);
+    if (issuer === undefined) throw new LatchkeyError('issuer_untrusted', `issuer ${quote(payload.iss)} is not trusted`);
     if (!issuer.algorithms.includes(header.alg)) {
-      throw new OAuthError('token_invalid', `algorithm ${quote(header.alg)} is not allowed for issuer "${issuer.name}"`);
+      throw new LatchkeyError('token_invalid', `algorithm ${quote(header.alg)} is not allowed for issuer "${issuer.name}"`);
     }
     await checkSignature(parsed, issuer);
     checkTimes(payload, Math.floor(now() / 1000));
@@ -149,13 +149,13 @@ async function checkSignature(token: ParsedJwt, issuer: TrustedIssuer): Promise<
 
 function checkTimes(payload: CheckedPayload, nowSeconds: number): void {
   if (payload.exp + LEEWAY_SECONDS <= nowSeconds) {
-    throw new OAuthError('token_expired', `token expired ${nowSeconds - payload.exp} s ago`);
+    throw new LatchkeyError('token_expired', `token expired ${nowSeconds - payload.exp} s ago`);
   }
   if (payload.nbf !== undefined && payload.nbf > nowSeconds + LEEWAY_SECONDS) {
-    throw new OAuthError('token_expired', `token is not valid for another ${payload.nbf - nowSeconds} s (nbf)`);
+    throw new LatchkeyError('token_expired', `token is not valid for another ${payload.nbf - nowSeconds} s (nbf)`);
   }
   if (payload.iat > nowSeconds + LEEWAY_SECONDS) {
-    throw new OAuthError('token_expired', `token was issued ${payload.iat - nowSeconds} s in the future (iat)`);
+    throw new LatchkeyError('token_expired', `token was issued ${payload.iat - nowSeconds} s in the future (iat)`);
   }
 }
 
@@ -164,7 +164,7 @@ function checkAudience(aud: unknown, audience: string): void {
   const matches = aud === audience || (Array.isArray(aud) && aud.length === 1 && aud[0] === audience);
   if (!matches) {
     const shown = aud === undefined ? 'missing' : quote(aud);
-    throw new OAuthError('audience_mismatch', `token audience ${shown} is not this service's audience ${quote(audience)}`);
+    throw new LatchkeyError('audience_mismatch', `token audience ${shown} is not this service's audience ${quote(audience)}`);
   }
 }
 

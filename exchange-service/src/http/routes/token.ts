@@ -5,7 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import { Hono } from 'hono';
 import type { AppEnv } from '../../app.ts';
-import { OAuthError } from '../../errors.ts';
+import { LatchkeyError } from '../../errors.ts';
 import type { Exchange } from '../../decisions/exchange.ts';
 import type { Logger } from '../../log.ts';
 import { parseParameters, parseTokenRequest, readBodyCapped } from '../body.ts';
@@ -31,7 +31,7 @@ export function tokenRoutes(deps: TokenRouteDeps): Hono<AppEnv> {
       deps.logger.debug('exchange', { request_id: requestId, status: 200, policy: response.policy, grant_id: response.grant_id, ms: elapsed(started) });
       return c.json(response);
     } catch (error) {
-      if (error instanceof OAuthError) {
+      if (error instanceof LatchkeyError) {
         deps.logger.info('exchange', {
           request_id: requestId, status: error.status, reason: error.reason, ms: elapsed(started),
           ...(error.logDetail !== undefined ? { detail: error.logDetail } : {}),

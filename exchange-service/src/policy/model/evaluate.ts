@@ -2,6 +2,7 @@
  * Evaluates a compiled policy against a verified token's claims (SPEC §2),
  * condition by condition, and words a denial without revealing the policy.
  */
+import { claimText } from './claims.ts';
 import type { CompiledPolicy } from './compile.ts';
 
 /** The outcome of one condition. */
@@ -33,7 +34,7 @@ export function evaluatePolicy(policy: CompiledPolicy, claims: Readonly<Record<s
     // Own properties only: a claim named `constructor` must not read Object.prototype's.
     const actual = Object.hasOwn(claims, condition.claim) ? claims[condition.claim] : undefined;
     const base = { claim: condition.claim, actual, expected: condition.patterns };
-    const text = claimText(actual);
+    const text = claimText(actual) ?? undefined;
     if (text === undefined) return { ...base, ok: false, why: wrongType(condition.claim, actual) };
     const ok = condition.match(text);
     return { ...base, ok, why: `${condition.claim} ${showValue(text)} is ${ok ? 'allowed' : 'not allowed'}` };
@@ -61,13 +62,6 @@ function pullRequestTargetResult(policy: CompiledPolicy, claims: Readonly<Record
     expected: listed?.patterns ?? [],
     why: `event_name "${PULL_REQUEST_TARGET}" is not allowed unless the policy names it explicitly`,
   };
-}
-
-/** The text a claim compares as: strings as they are, booleans and numbers as JSON; anything else never matches. */
-function claimText(value: unknown): string | undefined {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) return JSON.stringify(value);
-  return undefined;
 }
 
 function wrongType(claim: string, value: unknown): string {

@@ -8,7 +8,7 @@
  * audience, replay and rate limits need the live service and are not judged.
  */
 import { formatDuration } from '../../duration.ts';
-import { claimText } from '../../audit/build.ts';
+import { claimText } from '../model/claims.ts';
 import { evaluatePolicy, showValue, type ConditionResult } from '../model/evaluate.ts';
 import { foldAscii } from '../model/glob.ts';
 import { grantTarget } from './diff-grant.ts';

@@ -1,0 +1,37 @@
+/**
+ * The claim rules, in one place: how a claim reads as text, which GitHub
+ * claims compare ASCII case-insensitively, and the `trust.owners` gate.
+ * The exchange, `policy explain`, lint, diff and the audit record all use
+ * these, so they cannot drift apart.
+ */
+import { foldAscii } from './glob.ts';
+
+/**
+ * A claim as text, the way policy matching and the audit record read it:
+ * strings as they are, booleans and finite numbers by their JSON text,
+ * anything else (objects, arrays, null, missing) null, so a claim is never
+ * coerced from an object.
+ */
+export function claimText(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) return JSON.stringify(value);
+  return null;
+}
+
+/** GitHub claims whose values GitHub treats case-insensitively (owner and repository names, environments). */
+export const FOLDED_CLAIMS: ReadonlySet<string> = new Set(['repository', 'repository_owner', 'environment']);
+
+/**
+ * The `trust.owners` gate: true when `trustedOwners` is unset, or the
+ * token's `repository_owner` is one of them (ASCII case-insensitively, as
+ * GitHub compares owner names). Only own claims count.
+ */
+export function isTrustedOwner(claims: Readonly<Record<string, unknown>>, trustedOwners: readonly string[] | undefined): boolean {
+  if (trustedOwners === undefined) return true;
+  const owner = ownerOf(claims);
+  return owner !== null && trustedOwners.some((name) => foldAscii(name) === foldAscii(owner));
+}
+
+/** The token's `repository_owner` as text, or null. */
+export const ownerOf = (claims: Readonly<Record<string, unknown>>): string | null =>
+  claimText(Object.hasOwn(claims, 'repository_owner') ? claims.repository_owner : undefined);
