@@ -4,7 +4,7 @@
  * reports it, so the pull request's files are annotated.
  */
 import { join } from 'node:path';
-import { checkExitCode, formatCheckReport, type CheckReport } from '../../exchange-service/src/policy/tools/lint-report.ts';
+import { checkExitCode, formatCheckReport, type CheckReport } from '../../exchange-service/src/policy/index.ts';
 import type { LoadedRevision } from './revision.ts';
 
 /** A check's report and its workflow commands. */

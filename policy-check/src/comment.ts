@@ -4,7 +4,7 @@
  * the token's own account counts, so a marker pasted into someone else's
  * comment is never mistaken for (or turned into) the review.
  */
-import { DIFF_MARKER } from '../../exchange-service/src/policy/tools/diff-markdown.ts';
+import { DIFF_MARKER } from '../../exchange-service/src/policy/index.ts';
 import type { PullRequest } from './inputs.ts';
 
 /** An issue comment, as much of it as the review needs. */

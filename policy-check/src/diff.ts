@@ -2,8 +2,7 @@
  * The diff half of the review: the base commit's policy set against HEAD's,
  * rendered as the Markdown `latchkey policy diff` prints.
  */
-import { diffPolicySets } from '../../exchange-service/src/policy/tools/diff.ts';
-import { renderDiffMarkdown, summarizeDiff } from '../../exchange-service/src/policy/tools/diff-markdown.ts';
+import { diffPolicySets, renderDiffMarkdown, summarizeDiff } from '../../exchange-service/src/policy/index.ts';
 import type { LoadedRevision } from './revision.ts';
 
 /** What the review reports of the diff. */

@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { loadConfig } from '../../exchange-service/src/config.ts';
-import type { LoadPoliciesOptions } from '../../exchange-service/src/policy/load/load.ts';
+import type { LoadPoliciesOptions } from '../../exchange-service/src/policy/index.ts';
 
 /**
  * The loader options: with a config file (relative to `cwd`), its issuers'

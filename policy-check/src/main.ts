@@ -5,7 +5,7 @@
  * date, and fail the step when the check fails.
  */
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import type { CheckReport } from '../../exchange-service/src/policy/tools/lint-report.ts';
+import type { CheckReport } from '../../exchange-service/src/policy/index.ts';
 import { checkFailure, checkRevision, checkSummaryLine, type CheckOutcome } from './check.ts';
 import { CommentApiError, upsertReviewComment, type CommentApi } from './comment.ts';
 import { diffRevisions, type DiffOutcome } from './diff.ts';

@@ -8,10 +8,18 @@
  */
 import { realpath } from 'node:fs/promises';
 import { isAbsolute, posix, relative, sep } from 'node:path';
-import type { DiffSide } from '../../exchange-service/src/policy/tools/diff.ts';
-import { GitRevisionError, repositoryRoot, resolveCommit, snapshotFolder } from '../../exchange-service/src/policy/tools/git-revision.ts';
-import { lintPolicies, type LintWarning } from '../../exchange-service/src/policy/tools/lint.ts';
-import { PolicyLoadError, type LoadPoliciesOptions, type PolicyProblem } from '../../exchange-service/src/policy/load/load.ts';
+import {
+  GitRevisionError,
+  lintPolicies,
+  PolicyLoadError,
+  repositoryRoot,
+  resolveCommit,
+  snapshotFolder,
+  type DiffSide,
+  type LintWarning,
+  type LoadPoliciesOptions,
+  type PolicyProblem,
+} from '../../exchange-service/src/policy/index.ts';
 
 /** Git cannot give what the review needs; the message says what to change in the workflow. */
 export class CheckoutError extends Error {
