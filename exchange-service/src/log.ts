@@ -44,7 +44,6 @@ export function createLogger(options: LoggerOptions = {}, bound: LogFields = {})
   };
 }
 
-/** Errors serialise as name and message only: a stack or cause could carry request data. */
 /** Lines held by a {@link coalescingStream} are written once they reach this size, without waiting for the turn to end. */
 const COALESCE_BYTES = 64 * 1024;
 
@@ -54,16 +53,20 @@ const COALESCE_BYTES = 64 * 1024;
  * Writes to a pipe or file are synchronous system calls; under load the
  * service logs a line per request, and one call per turn instead of one per
  * line saves most of that cost. Lines still pending when the process exits
- * are written by an `exit` handler, so a normal exit loses none.
+ * are written by an `exit` listener, so a normal exit loses none; the stream
+ * holds that listener only while it holds lines, so a stream that is dropped
+ * is not kept alive by the process.
  */
 export function coalescingStream(target: Pick<Writable, 'write'>): Pick<Writable, 'write'> & { flush(): void } {
   let pending: string[] = [];
   let bytes = 0;
   let scheduled: NodeJS.Immediate | undefined;
   const flush = (): void => {
-    if (scheduled !== undefined) clearImmediate(scheduled);
-    scheduled = undefined;
-    unflushed.delete(flush);
+    if (scheduled !== undefined) {
+      clearImmediate(scheduled);
+      scheduled = undefined;
+      process.off('exit', flush);
+    }
     if (pending.length === 0) return;
     const text = pending.length === 1 ? (pending[0] ?? '') : pending.join('');
     pending = [];
@@ -79,7 +82,7 @@ export function coalescingStream(target: Pick<Writable, 'write'>): Pick<Writable
         flush();
       } else if (scheduled === undefined) {
         scheduled = setImmediate(flush);
-        flushAtExit(flush);
+        process.on('exit', flush);
       }
       return true;
     },
@@ -87,19 +90,7 @@ export function coalescingStream(target: Pick<Writable, 'write'>): Pick<Writable
   };
 }
 
-/** Flushes of coalescing streams holding lines; one `exit` handler writes them all. */
-const unflushed = new Set<() => void>();
-let exitHandlerInstalled = false;
-
-function flushAtExit(flush: () => void): void {
-  unflushed.add(flush);
-  if (exitHandlerInstalled) return;
-  exitHandlerInstalled = true;
-  process.on('exit', () => {
-    for (const pendingFlush of [...unflushed]) pendingFlush();
-  });
-}
-
+/** Errors serialise as name and message only: a stack or cause could carry request data. */
 function replaceErrors(_key: string, value: unknown): unknown {
   if (value instanceof Error) return { name: value.name, message: value.message };
   if (typeof value === 'bigint') return value.toString();
