@@ -1,6 +1,7 @@
 /**
  * The claim rules, in one place: how a claim reads as text, which GitHub
- * claims compare ASCII case-insensitively, and the `trust.owners` gate.
+ * claims compare ASCII case-insensitively (wholly, or only their
+ * `owner/repo/` prefix), and the `trust.owners` gate.
  * The exchange, `policy explain`, lint, diff and the audit record all use
  * these, so they cannot drift apart.
  */
@@ -20,6 +21,34 @@ export function claimText(value: unknown): string | null {
 
 /** GitHub claims whose values GitHub treats case-insensitively (owner and repository names, environments). */
 export const FOLDED_CLAIMS: ReadonlySet<string> = new Set(['repository', 'repository_owner', 'environment']);
+
+/** GitHub claims of the form `owner/repo/path@ref`: the `owner/repo/` prefix folds, the rest is exact. */
+export const WORKFLOW_REF_CLAIMS: ReadonlySet<string> = new Set(['workflow_ref', 'job_workflow_ref']);
+
+/** ASCII-folds a claim value up to and including its second `/` (`Acme/WebApp/.github/...` → `acme/webapp/.github/...`). */
+export function foldOwnerRepoPrefix(text: string): string {
+  const end = ownerRepoPrefixEnd(text);
+  return foldAscii(text.slice(0, end)) + text.slice(end);
+}
+
+/**
+ * Folds a pattern's `owner/repo/` prefix, as {@link foldOwnerRepoPrefix}
+ * folds the value it is matched against. A single `*` cannot cross `/`, so
+ * the pattern's first two `/` meet the value's; past a `**` that no longer
+ * holds, so folding stops there.
+ */
+export function foldPatternOwnerRepoPrefix(pattern: string): string {
+  const globstar = pattern.indexOf('**');
+  const end = Math.min(ownerRepoPrefixEnd(pattern), globstar === -1 ? pattern.length : globstar);
+  return foldAscii(pattern.slice(0, end)) + pattern.slice(end);
+}
+
+/** The index just past the second `/`, or the text's length when it has fewer. */
+function ownerRepoPrefixEnd(text: string): number {
+  const first = text.indexOf('/');
+  const second = first === -1 ? -1 : text.indexOf('/', first + 1);
+  return second === -1 ? text.length : second + 1;
+}
 
 /**
  * The `trust.owners` gate: true when `trustedOwners` is unset, or the

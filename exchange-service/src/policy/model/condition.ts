@@ -5,13 +5,9 @@
  * `workflow_ref`/`job_workflow_ref` fold only their `owner/repo/` prefix;
  * every other claim compares exactly.
  */
+import { FOLDED_CLAIMS, WORKFLOW_REF_CLAIMS, foldOwnerRepoPrefix, foldPatternOwnerRepoPrefix } from './claims.ts';
 import { compileGlob, foldAscii, isGlob, type GlobMatcher } from './glob.ts';
 import type { CompiledCondition, IssuerKind } from './compile.ts';
-
-/** GitHub compares these names case-insensitively (ASCII only). */
-const FOLDED_CLAIMS = new Set(['repository', 'repository_owner', 'environment']);
-/** Claims of the form `owner/repo/path@ref`: the `owner/repo/` prefix is folded, the rest is exact. */
-const WORKFLOW_REF_CLAIMS = new Set(['workflow_ref', 'job_workflow_ref']);
 
 /**
  * Builds one condition. For GitHub-kind issuers, `repository`,
@@ -77,27 +73,4 @@ function compilePatterns(claim: string, patterns: readonly string[], github: boo
   }
   const matchers: GlobMatcher[] = patterns.map((pattern) => compileGlob(pattern, { caseInsensitive }));
   return (value) => matchers.some((matches) => matches(value));
-}
-
-/** ASCII-folds a claim up to and including its second `/` (`Acme/WebApp/.github/...` → `acme/webapp/.github/...`). */
-export function foldOwnerRepoPrefix(text: string): string {
-  const end = ownerRepoPrefixEnd(text);
-  return foldAscii(text.slice(0, end)) + text.slice(end);
-}
-
-/**
- * Folds a pattern's `owner/repo/` prefix. A single `*` cannot cross `/`, so
- * the pattern's first two `/` meet the claim's; past a `**` that no longer
- * holds, so folding stops there.
- */
-function foldPatternOwnerRepoPrefix(pattern: string): string {
-  const globstar = pattern.indexOf('**');
-  const end = Math.min(ownerRepoPrefixEnd(pattern), globstar === -1 ? pattern.length : globstar);
-  return foldAscii(pattern.slice(0, end)) + pattern.slice(end);
-}
-
-function ownerRepoPrefixEnd(text: string): number {
-  const first = text.indexOf('/');
-  const second = first === -1 ? -1 : text.indexOf('/', first + 1);
-  return second === -1 ? text.length : second + 1;
 }

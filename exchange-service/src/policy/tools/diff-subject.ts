@@ -6,14 +6,11 @@
  * under exact comparison and under GitHub's ASCII case folding.
  */
 import { allContained, classify, foldTokens, globsContained, policyGlobTokens, type Containment, type GlobTokens } from './diff-glob.ts';
+import { FOLDED_CLAIMS, WORKFLOW_REF_CLAIMS, foldPatternOwnerRepoPrefix } from '../model/claims.ts';
 import { foldAscii } from '../model/glob.ts';
 import { change, type PolicyFieldChange } from './diff-change.ts';
 import type { CompiledPolicy } from '../model/compile.ts';
 
-/** GitHub compares these case-insensitively (see condition.ts). */
-const FOLDED_CLAIMS = new Set(['repository', 'repository_owner', 'environment']);
-/** GitHub folds only the `owner/repo/` prefix of these. */
-const WORKFLOW_REF_CLAIMS = new Set(['workflow_ref', 'job_workflow_ref']);
 const PULL_REQUEST_TARGET = 'pull_request_target';
 
 /** The changes to `subject` between two versions of a policy, by claim name. */
@@ -71,17 +68,8 @@ function patternsContained(claim: string, inner: readonly string[], outer: reado
 
 function githubFolding(claim: string): ((pattern: string) => GlobTokens) | undefined {
   if (FOLDED_CLAIMS.has(claim)) return (pattern) => foldTokens(policyGlobTokens(pattern));
-  if (WORKFLOW_REF_CLAIMS.has(claim)) return (pattern) => policyGlobTokens(foldOwnerRepoPrefix(pattern));
+  if (WORKFLOW_REF_CLAIMS.has(claim)) return (pattern) => policyGlobTokens(foldPatternOwnerRepoPrefix(pattern));
   return undefined;
-}
-
-/** As condition.ts folds a workflow_ref pattern: up to its second `/`, never past a `**`. */
-function foldOwnerRepoPrefix(pattern: string): string {
-  const first = pattern.indexOf('/');
-  const second = first === -1 ? -1 : pattern.indexOf('/', first + 1);
-  const globstar = pattern.indexOf('**');
-  const end = Math.min(second === -1 ? pattern.length : second + 1, globstar === -1 ? pattern.length : globstar);
-  return foldAscii(pattern.slice(0, end)) + pattern.slice(end);
 }
 
 /**

@@ -8,9 +8,8 @@
  * audience, replay and rate limits need the live service and are not judged.
  */
 import { formatDuration } from '../../duration.ts';
-import { claimText } from '../model/claims.ts';
+import { isTrustedOwner, ownerOf } from '../model/claims.ts';
 import { evaluatePolicy, showValue, type ConditionResult } from '../model/evaluate.ts';
-import { foldAscii } from '../model/glob.ts';
 import { grantTarget } from './diff-grant.ts';
 import type { CompiledPolicy, IssuerKind } from '../model/compile.ts';
 
@@ -135,8 +134,8 @@ function checkTokenIssuer(claims: Readonly<Record<string, unknown>>, issuers: re
 /** `trust.owners`: tokens of other owners are refused before any policy is looked at. */
 function checkOwner(claims: Readonly<Record<string, unknown>>, trustedOwners: readonly string[] | undefined): GateResult | undefined {
   if (trustedOwners === undefined) return undefined;
-  const owner = claimText(Object.hasOwn(claims, 'repository_owner') ? claims.repository_owner : undefined);
-  const ok = owner !== null && trustedOwners.some((name) => foldAscii(name) === foldAscii(owner));
+  const owner = ownerOf(claims);
+  const ok = isTrustedOwner(claims, trustedOwners);
   const shown = owner === null ? '(none)' : showValue(owner);
   return { ok, checked: true, why: `repository owner ${shown} is ${ok ? '' : 'not '}trusted by this service` };
 }

@@ -6,6 +6,7 @@
  * the YAML text; positions come later from lint-positions.ts.
  */
 import { formatDuration } from '../../duration.ts';
+import { FOLDED_CLAIMS } from '../model/claims.ts';
 import { compileGlob, foldAscii } from '../model/glob.ts';
 import type { CompiledCondition, CompiledPolicy, IssuerKind } from '../model/compile.ts';
 import type { DocumentPath, PositionTarget } from './lint-positions.ts';
@@ -41,7 +42,6 @@ export const PACKED_SIZE_WARNING = 1536;
 const SUBJECT: DocumentPath = ['subject'];
 /** A ref GitHub puts in tokens of `pull_request` runs. */
 const PULL_REQUEST_REF = 'refs/pull/1/merge';
-const FOLDED_CLAIMS = new Set(['repository', 'repository_owner', 'environment']);
 
 const conditionOf = (policy: CompiledPolicy, claim: string): CompiledCondition | undefined => policy.conditions.find((condition) => condition.claim === claim);
 /** A condition written as `*` or `**` constrains nothing. */
