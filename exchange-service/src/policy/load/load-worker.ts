@@ -9,6 +9,7 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { parsePolicyBytes, type ParseFileOptions, type ParsedFile, type PolicyProblem } from '../model/parse-file.ts';
+import { createStringInterner, type StringInterner } from '../model/string-interner.ts';
 import type { PolicyFileEntry } from './find-files.ts';
 
 /** A batch of files to read and check. */
@@ -48,23 +49,26 @@ export function createFileReader(): FileReader {
   };
 }
 
-/** Reads and checks one file (also used inline by the loader). */
-export function readPolicyFile(entry: PolicyFileEntry, options: ParseFileOptions, read: FileReader): FileOutcome {
+/** Reads and checks one file (also used inline by the loader); `intern` is the load's (or this worker's) interner. */
+export function readPolicyFile(entry: PolicyFileEntry, options: ParseFileOptions, read: FileReader, intern: StringInterner): FileOutcome {
   let bytes: Uint8Array;
   try {
     bytes = read(entry.source ?? entry.file);
   } catch (error) {
     return { ok: false, problems: [{ file: entry.file, message: `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` }] };
   }
-  return parsePolicyBytes(bytes, entry.file, options);
+  return parsePolicyBytes(bytes, entry.file, options, intern);
 }
 
 if (!isMainThread && parentPort !== null && (workerData as { latchkeyPolicyWorker?: boolean } | null)?.latchkeyPolicyWorker === true) {
   const port = parentPort;
   const options = (workerData as { options: ParseFileOptions }).options;
   const read = createFileReader();
+  // A worker lives for one load, so its interner does too.
+  const intern = createStringInterner();
   port.on('message', (request: WorkerRequest) => {
-    const response: WorkerResponse = { batch: request.batch, outcomes: JSON.stringify(request.entries.map((entry) => readPolicyFile(entry, options, read))) };
+    const outcomes = request.entries.map((entry) => readPolicyFile(entry, options, read, intern));
+    const response: WorkerResponse = { batch: request.batch, outcomes: JSON.stringify(outcomes) };
     port.postMessage(response);
   });
 }

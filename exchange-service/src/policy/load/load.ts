@@ -7,7 +7,8 @@
 import { statSync, watch, type FSWatcher } from 'node:fs';
 import { buildPolicy, type CompiledPolicy } from '../model/compile.ts';
 import { findPolicyFiles, linksMoved, type FoundPolicyFiles, type PolicyFileEntry } from './find-files.ts';
-import { forgetInternedStrings, type PolicyProblem } from '../model/parse-file.ts';
+import type { PolicyProblem } from '../model/parse-file.ts';
+import { createStringInterner } from '../model/string-interner.ts';
 import { PolicyWorkerError, readPolicyFiles } from './read-files.ts';
 import type { FileOutcome } from './load-worker.ts';
 import { digestVersion, gitVersion } from './set-version.ts';
@@ -83,7 +84,8 @@ async function loadFound(dir: string, found: FoundPolicyFiles, options: LoadPoli
     if (!outcome.ok) problems.push(...outcome.problems);
     else policies.set(entry.name, buildPolicy(outcome.policy, { name: entry.name, file: entry.file, digest: outcome.digest }, outcome.issuerKind));
   };
-  const readOptions = { issuers: options.issuers, maxTtl: options.maxTtl, threads: options.threads };
+  // One interner for this load: dropped with it, while the policies keep their shared strings.
+  const readOptions = { issuers: options.issuers, maxTtl: options.maxTtl, threads: options.threads, intern: createStringInterner() };
   try {
     await readPolicyFiles(found.entries, readOptions, collect);
   } catch (error) {
@@ -92,8 +94,6 @@ async function loadFound(dir: string, found: FoundPolicyFiles, options: LoadPoli
     policies.clear();
     problems.splice(found.problems.length);
     await readPolicyFiles(found.entries, { ...readOptions, threads: 0 }, collect);
-  } finally {
-    forgetInternedStrings();
   }
   const version = await versionFromGit;
   if (problems.length > 0) return new PolicyLoadError(sortProblems(problems));

@@ -10,6 +10,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import type { PolicyFileEntry } from './find-files.ts';
 import type { ParseFileOptions } from '../model/parse-file.ts';
+import type { StringInterner } from '../model/string-interner.ts';
 import { createFileReader, readPolicyFile, type FileOutcome, type WorkerRequest, type WorkerResponse } from './load-worker.ts';
 
 /** Below this many files, starting a worker (~0.3 s to load the parsers) saves nothing. */
@@ -32,6 +33,8 @@ export interface ReadFilesOptions extends ParseFileOptions {
    * CPU beyond the first (at most 3).
    */
   threads?: number | undefined;
+  /** The load's interner, for the files read on the main thread (workers have their own). */
+  intern: StringInterner;
 }
 
 function defaultThreads(files: number): number {
@@ -58,7 +61,7 @@ export async function readPolicyFiles(entries: readonly PolicyFileEntry[], optio
   try {
     const read = createFileReader();
     for (let index = queue.next++; index < batches.length; index = queue.next++) {
-      for (const entry of batches[index]!) onOutcome(entry, readPolicyFile(entry, parseOptions, read));
+      for (const entry of batches[index]!) onOutcome(entry, readPolicyFile(entry, parseOptions, read, options.intern));
       await yieldToEventLoop();
       pool?.throwIfFailed();
     }

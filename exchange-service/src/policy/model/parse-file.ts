@@ -12,6 +12,7 @@ import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document } fro
 import * as z from 'zod';
 import { PolicyFile } from './schema.ts';
 import { checkPolicy, type CompileProblem, type IssuerKind } from './compile.ts';
+import { copyInterned, type StringInterner } from './string-interner.ts';
 import { OUTSIDE_SUBSET, parseYamlSubset } from './yaml-subset.ts';
 
 /** Something wrong with a policy file, where it is. */
@@ -39,8 +40,12 @@ type Path = readonly PropertyKey[];
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Parses, validates and checks one file; `file` is the path problems are reported under. */
-export function parsePolicyBytes(bytes: Uint8Array, file: string, options: ParseFileOptions): ParsedFile {
+/**
+ * Parses, validates and checks one file; `file` is the path problems are
+ * reported under. The policy shares no string with the file's text: its
+ * strings go through the load's `intern` (see string-interner.ts).
+ */
+export function parsePolicyBytes(bytes: Uint8Array, file: string, options: ParseFileOptions, intern: StringInterner): ParsedFile {
   const digest = hash('sha256', bytes, 'hex');
   let text: string;
   try {
@@ -49,52 +54,7 @@ export function parsePolicyBytes(bytes: Uint8Array, file: string, options: Parse
     return { ok: false, digest, problems: [{ file, line: 1, column: 1, message: 'the file is not valid UTF-8' }] };
   }
   const result = parsePolicyText(text, file, options);
-  return result.ok ? { ...result, policy: detached(result.policy), digest } : { ok: false, digest, problems: result.problems };
-}
-
-/**
- * A copy of a parsed policy that shares no string with the file's text: the
- * parsers' values are V8 slices of that text and would keep all of it alive
- * for as long as the policy is loaded (about 4 MB per 10,000 policies). Its
- * strings are interned, so a value that many policies repeat (an audience,
- * a scope, `refs/heads/main`) is held once.
- */
-function detached(policy: PolicyFile): PolicyFile {
-  return copyInterned(policy) as PolicyFile;
-}
-
-/** A deep copy of parsed YAML data (strings, numbers, booleans, null, arrays, plain objects) with every string interned. */
-function copyInterned(value: unknown): unknown {
-  if (typeof value === 'string') return intern(value);
-  if (Array.isArray(value)) return value.map(copyInterned);
-  if (value === null || typeof value !== 'object') return value;
-  const copy: Record<string, unknown> = {};
-  for (const [name, member] of Object.entries(value)) {
-    if (member === undefined) continue;
-    // A checked policy has no `__proto__` key (checkData refuses it); should one get here, it stays an own member.
-    if (name === '__proto__') Object.defineProperty(copy, name, { value: copyInterned(member), enumerable: true, writable: true, configurable: true });
-    else copy[intern(name)] = copyInterned(member);
-  }
-  return copy;
-}
-
-/** Strings seen in the policies of the load in progress (see {@link forgetInternedStrings}); emptied at its cap too. */
-const interned = new Map<string, string>();
-const INTERNED_MAX = 100_000;
-
-/** Ends a load's interning: the table is dropped, the policies keep their shared strings. */
-export function forgetInternedStrings(): void {
-  interned.clear();
-}
-
-function intern(text: string): string {
-  const known = interned.get(text);
-  if (known !== undefined) return known;
-  if (interned.size >= INTERNED_MAX) interned.clear();
-  // A copy of its own: `text` may be a slice of the whole file, which it would keep alive.
-  const own = ` ${text}`.slice(1);
-  interned.set(own, own);
-  return own;
+  return result.ok ? { ...result, policy: copyInterned(result.policy, intern) as PolicyFile, digest } : { ok: false, digest, problems: result.problems };
 }
 
 /** A checked policy file's content, or its problems. */
