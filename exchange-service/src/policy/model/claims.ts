@@ -19,6 +19,9 @@ export function claimText(value: unknown): string | null {
   return null;
 }
 
+/** How an issuer's claims are shaped; `github` turns on the repository rules and case folding. */
+export type IssuerKind = 'github' | 'gitlab' | 'generic';
+
 /** GitHub claims whose values GitHub treats case-insensitively (owner and repository names, environments). */
 export const FOLDED_CLAIMS: ReadonlySet<string> = new Set(['repository', 'repository_owner', 'environment']);
 

@@ -6,9 +6,14 @@
  */
 import { formatDuration, parseDuration } from '../../duration.ts';
 import { isGlob } from './glob.ts';
-import { compileCondition } from './condition.ts';
+import type { IssuerKind } from './claims.ts';
+import { compileCondition, type CompiledCondition } from './condition.ts';
 import type { PolicyFile } from './schema.ts';
 import { checkAwsGrantShape } from '../../grants/aws-limits.ts';
+
+// Defined with the code they describe; re-exported as part of the compiled policy's shape.
+export type { IssuerKind } from './claims.ts';
+export type { CompiledCondition } from './condition.ts';
 
 /** A policy ready to evaluate. */
 export interface CompiledPolicy {
@@ -51,17 +56,6 @@ export interface GithubGrant {
   repositories: readonly string[];
   permissions: Readonly<Record<string, string>>;
 }
-
-/** One subject key: holds when the claim matches any of `patterns`. */
-export interface CompiledCondition {
-  claim: string;
-  /** The patterns as written in the file. */
-  patterns: readonly string[];
-  match(value: string): boolean;
-}
-
-/** How an issuer's claims are shaped; `github` turns on the repository rules and case folding. */
-export type IssuerKind = 'github' | 'gitlab' | 'generic';
 
 /** What the service decides about a policy: its issuer's kind and the TTL cap. */
 export interface CompileOptions {

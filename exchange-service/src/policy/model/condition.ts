@@ -5,9 +5,16 @@
  * `workflow_ref`/`job_workflow_ref` fold only their `owner/repo/` prefix;
  * every other claim compares exactly.
  */
-import { FOLDED_CLAIMS, WORKFLOW_REF_CLAIMS, foldOwnerRepoPrefix, foldPatternOwnerRepoPrefix } from './claims.ts';
+import { FOLDED_CLAIMS, WORKFLOW_REF_CLAIMS, foldOwnerRepoPrefix, foldPatternOwnerRepoPrefix, type IssuerKind } from './claims.ts';
 import { compileGlob, foldAscii, isGlob, type GlobMatcher } from './glob.ts';
-import type { CompiledCondition, IssuerKind } from './compile.ts';
+
+/** One subject key: holds when the claim matches any of `patterns`. */
+export interface CompiledCondition {
+  claim: string;
+  /** The patterns as written in the file. */
+  patterns: readonly string[];
+  match(value: string): boolean;
+}
 
 /**
  * Builds one condition. For GitHub-kind issuers, `repository`,
