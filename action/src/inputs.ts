@@ -4,7 +4,7 @@
  * with the typed result and never reads an input itself.
  */
 import * as z from 'zod/mini';
-import { parseDuration } from '../../exchange-service/src/duration.ts';
+import { parseDuration } from './duration.ts';
 
 /** The names in `action.yml`, as workflow authors write them. */
 export const INPUT_NAMES = [
