@@ -3,7 +3,7 @@
  * export (the names configure-aws-credentials uses for `aws`; the
  * `token-env-name` input otherwise) and the step outputs.
  */
-import type { GrantResponse } from './exchange-client.ts';
+import type { TokenResponse } from './token-response.ts';
 import type { Inputs } from './inputs.ts';
 
 const AWS_TOKEN_TYPE = 'urn:latchkey:token-type:aws-credentials';
@@ -24,14 +24,14 @@ export interface CredentialPlan {
 }
 
 /** The grant kind, from the response's `issued_token_type`. */
-export function grantKind(response: GrantResponse): GrantKind {
+export function grantKind(response: TokenResponse): GrantKind {
   if (response.issued_token_type === AWS_TOKEN_TYPE) return 'aws';
   if (response.issued_token_type === GITHUB_TOKEN_TYPE) return 'github';
   return 'token';
 }
 
 /** Lays out a grant; throws Error when an `aws` grant comes without its `aws` object. */
-export function planCredential(response: GrantResponse, inputs: Pick<Inputs, 'exportEnv' | 'outputCredentials' | 'tokenEnvName'>): CredentialPlan {
+export function planCredential(response: TokenResponse, inputs: Pick<Inputs, 'exportEnv' | 'outputCredentials' | 'tokenEnvName'>): CredentialPlan {
   const kind = grantKind(response);
   const outputs: Record<string, string> = { 'grant-id': response.grant_id, 'expires-at': response.expires_at, policy: response.policy };
   if (kind === 'aws') {

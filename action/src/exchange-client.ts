@@ -5,33 +5,10 @@
  * exponential backoff.
  * Every other answer fails at once as a typed ServiceError.
  */
-import * as z from 'zod/mini';
+import { parseTokenResponse, type TokenResponse } from './token-response.ts';
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ID_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:id_token';
-
-/** The service's `/token` success body (SPEC §3), as far as the Action relies on it. */
-export const GrantResponse = z.object({
-  access_token: z.string().check(z.minLength(1)),
-  issued_token_type: z.string(),
-  token_type: z.string(),
-  expires_in: z.number(),
-  grant_id: z.string().check(z.minLength(1)),
-  policy: z.string(),
-  expires_at: z.string(),
-  scope: z.optional(z.string()),
-  aws: z.optional(
-    z.object({
-      access_key_id: z.string().check(z.minLength(1)),
-      secret_access_key: z.string().check(z.minLength(1)),
-      session_token: z.string().check(z.minLength(1)),
-      expiration: z.optional(z.string()),
-      region: z.string().check(z.minLength(1)),
-      assumed_role_arn: z.optional(z.string()),
-    }),
-  ),
-});
-export type GrantResponse = z.infer<typeof GrantResponse>;
 
 /** What the service said when it refused, or why it could not be reached. */
 export class ServiceError extends Error {
@@ -103,7 +80,7 @@ export interface RevokeRequest {
 
 export interface ExchangeClient {
   /** Exchanges the job's OIDC token for a grant; throws ServiceError. */
-  exchange(request: ExchangeRequest): Promise<GrantResponse>;
+  exchange(request: ExchangeRequest): Promise<TokenResponse>;
   /** Revokes a grant by id with a fresh OIDC token of the same run; throws ServiceError. */
   revoke(request: RevokeRequest): Promise<void>;
 }
@@ -122,9 +99,7 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
         ...(request.scope !== undefined ? { scope: request.scope } : {}),
         ...(request.justification !== undefined ? { justification: request.justification } : {}),
       }));
-      const parsed = GrantResponse.safeParse(await response.json().catch(() => undefined));
-      if (!parsed.success) throw new ServiceError({ status: response.status, description: 'the service answered 200 with an unexpected body', attempts: 1 });
-      return parsed.data;
+      return readGrant(response);
     },
     async revoke(request) {
       const response = await send('/revoke', async () => ({
@@ -135,6 +110,21 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
       await response.body?.cancel();
     },
   };
+}
+
+/** The grant in a success body; a body that is not one is a ServiceError naming what is wrong with it. */
+async function readGrant(response: Response): Promise<TokenResponse> {
+  const unexpected = (problem: string): ServiceError =>
+    new ServiceError({ status: response.status, description: `the service answered ${response.status} with an unexpected body: ${problem}`, attempts: 1 });
+  let body: unknown;
+  try {
+    body = await response.json();
+  } catch {
+    throw unexpected('it is not JSON');
+  }
+  const parsed = parseTokenResponse(body);
+  if (!parsed.ok) throw unexpected(parsed.problem);
+  return parsed.response;
 }
 
 /** POSTs the form until it succeeds, fails for good, or the retries are spent. */

@@ -120,6 +120,21 @@ describe('exchange client: retries', () => {
     const { instance, subjectToken } = client([json(200, { access_token: 'x' })]);
     await assert.rejects(instance.exchange({ policy: 'p', subjectToken }), (error) => error instanceof ServiceError && /unexpected body/.test(error.description));
   });
+
+  it('says which field of a 200 is wrong, as a ServiceError', async () => {
+    const { instance, subjectToken } = client([json(200, { ...GRANT, grant_id: undefined, expires_in: '600' })]);
+    const error = await instance.exchange({ policy: 'p', subjectToken }).catch((e: unknown) => e);
+    assert.ok(error instanceof ServiceError, String(error));
+    assert.equal(error.status, 200);
+    assert.equal(error.description, 'the service answered 200 with an unexpected body: expires_in is a string, not number; grant_id is missing');
+  });
+
+  it('refuses a 200 that is not JSON, as a ServiceError', async () => {
+    const { instance, subjectToken } = client([new Response('<html>OK</html>', { status: 200 })]);
+    const error = await instance.exchange({ policy: 'p', subjectToken }).catch((e: unknown) => e);
+    assert.ok(error instanceof ServiceError, String(error));
+    assert.equal(error.description, 'the service answered 200 with an unexpected body: it is not JSON');
+  });
 });
 
 describe('exchange client: revoke', () => {

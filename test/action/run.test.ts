@@ -12,7 +12,8 @@ import { runPost } from '../../action/src/post.ts';
 import type { ActionRuntime } from '../../action/src/runtime.ts';
 import { describeFailure, deniedConditions } from '../../action/src/hints.ts';
 import { IdTokenError } from '../../action/src/id-token.ts';
-import { ServiceError, type GrantResponse } from '../../action/src/exchange-client.ts';
+import { ServiceError } from '../../action/src/exchange-client.ts';
+import type { TokenResponse } from '../../action/src/token-response.ts';
 import { planCredential } from '../../action/src/credentials.ts';
 import { cell, grantSummary } from '../../action/src/summary.ts';
 
@@ -119,7 +120,7 @@ describe('failure messages', () => {
 });
 
 describe('credential layout and summary', () => {
-  const aws: GrantResponse = {
+  const aws: TokenResponse = {
     access_token: 'SESSION', issued_token_type: 'urn:latchkey:token-type:aws-credentials', token_type: 'N_A', expires_in: 900,
     grant_id: 'g', policy: 'p', expires_at: 'x',
     aws: { access_key_id: 'ASIA', secret_access_key: 'SECRET', session_token: 'SESSION', region: 'eu-west-1', assumed_role_arn: 'arn:aws:sts::1:assumed-role/r/s' },
