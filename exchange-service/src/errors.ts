@@ -67,7 +67,7 @@ export const fail = (reason: Reason, description: string, options?: LatchkeyErro
  * retry. The one place store failures become an error a client sees;
  * `outcome` says what the caller did not get.
  */
-export function storeUnavailable(error: unknown, outcome = 'nothing was changed'): LatchkeyError {
+export function storeUnavailable(error: unknown, outcome?: string): LatchkeyError {
   if (error instanceof LatchkeyError) return error;
-  return new LatchkeyError('store_unavailable', `the store is unavailable; ${outcome}; try again`, { cause: error });
+  return new LatchkeyError('store_unavailable', `the store is unavailable; ${outcome === undefined ? '' : `${outcome}; `}try again`, { cause: error });
 }

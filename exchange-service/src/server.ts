@@ -3,26 +3,27 @@
  * store, verifier, policies (with reload), signing keys, minters, metrics,
  * and the HTTP server. Returns a handle that reloads and drains.
  */
-import type { AddressInfo } from 'node:net';
-import type { Server, ServerOptions as HttpServerOptions } from 'node:http';
-import { serve } from '@hono/node-server';
 import { createApp } from './app.ts';
 import { serviceAudience, type Config } from './config.ts';
 import { createExchange } from './decisions/exchange.ts';
-import { createMetrics } from './metrics.ts';
+import { createIntrospect } from './decisions/introspect.ts';
+import { createRevoke } from './decisions/revoke.ts';
+import { createGrantIdSource } from './grants/grant-id.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
 import { createRateLimiter } from './decisions/rate-limit.ts';
 import { createLogger, type Logger } from './log.ts';
 import { openStore, storeOptionsFromConfig } from './store/open.ts';
 import type { RequestCounters, Store } from './store/store.ts';
-import { createTokenVerifier } from './oidc/verify.ts';
-import { loadSigningKeys } from './jws/signing-keys.ts';
+import { createTokenVerifier, type TokenVerifier } from './oidc/verify.ts';
+import { loadSigningKeys, type SigningKey, type SigningKeyRing } from './jws/signing-keys.ts';
 import { createTokenMinter } from './grants/token.ts';
 import { createAwsMinter } from './grants/aws.ts';
 import type { Minter } from './grants/minter.ts';
 import { DEV_ISSUER_PATHS, devIssuerUrl, devStaticKeys, loadDevIssuerKey } from './dev/issuer.ts';
 import { devIssuerRoutes } from './http/routes/dev-issuer.ts';
-import { createPolicyHolder } from './policy/load/holder.ts';
+import { createPolicyHolder, type PolicyHolder } from './policy/load/holder.ts';
 import { startAuditCheckpoints } from './audit/checkpoint-timer.ts';
+import { listen } from './http/listen.ts';
 
 export interface ServerOptions {
   /** Adds the dev issuer (SPEC §7); refused unless listening on loopback. */
@@ -49,99 +50,39 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const logger = options.logger ?? createLogger({ level: config.log.level });
   const now = options.now ?? Date.now;
   const metrics = createMetrics({ processMetrics: true });
-  const issuerKinds = Object.fromEntries(Object.entries(config.issuers).map(([name, issuer]) => [name, { kind: issuer.kind }]));
   // What start-up opened so far: undone if a later step fails, so a refused start exits
   // instead of idling on watchers, timers and connections.
   const undo: Array<() => unknown> = [];
   try {
-    const policies = await createPolicyHolder({ dir: config.policies.dir, watch: config.policies.watch, issuers: issuerKinds, maxTtl: config.limits.max_ttl, metrics, logger });
+    const policies = await createPolicyHolder({ dir: config.policies.dir, watch: config.policies.watch, issuers: issuerKindsOf(config), maxTtl: config.limits.max_ttl, metrics, logger });
     undo.push(() => policies.close());
     const opened = await openStore(config.store.url, { logger, ...storeOptionsFromConfig(config.store) });
     undo.push(() => opened.close());
     const store = options.wrapStore ? options.wrapStore(opened) : opened;
     const signing = await loadSigningKeys(config.signing.keys_dir);
     const devKey = options.dev ? await loadDevIssuerKey(config.signing.keys_dir) : undefined;
-    const verifier = createTokenVerifier({
-      issuers: config.issuers,
-      audience: serviceAudience(config),
-      logger,
-      now,
-      maxTokenBytes: config.limits.max_token_bytes,
-      onJwksFetch: (issuer, outcome) => metrics.jwksFetches.inc({ issuer, outcome }),
-      ...(devKey !== undefined ? { staticKeys: devStaticKeys(config.issuers, config.public_url, devKey.publicJwk) } : {}),
-    });
+    const verifier = createVerifier(config, { logger, now, metrics, devKey });
     undo.push(() => verifier.close());
-    const minters = new Map<string, Minter>([
-      ['token', createTokenMinter({ issuer: config.public_url, signingKey: () => signing.active })],
-      ['aws', createAwsMinter({ region: config.aws.region, endpoint: config.aws.endpoint, logger })],
-    ]);
     const auditStream = options.auditStream ?? process.stdout;
-    const exchange = createExchange({
-      verifier, store, minters, metrics, logger, now,
-      policies: policies.current,
-      explainDenials: config.explain_denials,
-      trustedOwners: config.trust.owners,
-      // Counted in the store (shared between replicas on PostgreSQL); through a wrapped store only if it counts.
-      repositoryLimiter: createRateLimiter({ limit: config.limits.per_repository_per_minute, counters: countersOf(store, opened), now }),
-      clientIpLimiter: createRateLimiter({ limit: config.limits.per_client_ip_per_minute, counters: countersOf(store, opened), now }),
-      onAudit: config.audit.stdout ? (record) => auditStream.write(`${JSON.stringify(record)}\n`) : undefined,
-    });
-    const onGrantAudit = config.audit.stdout ? (record: object) => auditStream.write(`${JSON.stringify(record)}\n`) : undefined;
-    const app = createApp({
-      revocation: { store, verifier, logger, now, limits: config.limits, onAudit: onGrantAudit },
-      introspection: {
-        store, logger, now, limits: config.limits, onAudit: onGrantAudit,
-        bearer: config.introspection.bearer, publicUrl: config.public_url, signingKeys: () => signing,
-      },
-      exchange, logger, metrics,
-      limits: config.limits,
-      publicUrl: config.public_url,
-      signingKeys: () => signing,
-      readiness: async () => {
-        const problems = policies.problems();
-        try {
-          await store.ping();
-        } catch {
-          problems.push('store unreachable');
-        }
-        return problems;
-      },
-      devIssuer: devKey === undefined ? undefined : { url: devIssuerUrl(config.public_url), jwks: { keys: [devKey.publicJwk] } },
-    });
-    // The second dev issuer, GHES-shaped (SPEC §7: npm start configures every issuer the shipped examples name).
-    if (devKey !== undefined) app.route(DEV_ISSUER_PATHS.ghes, devIssuerRoutes({ url: devIssuerUrl(config.public_url, 'ghes'), jwks: { keys: [devKey.publicJwk] } }));
-    const purge = setInterval(() => {
-      store.purgeExpired(Math.floor(now() / 1000)).catch((error: unknown) => logger.warn('replay purge failed', { error }));
-    }, 60_000);
-    purge.unref();
-    undo.push(() => clearInterval(purge));
+    const app = createServiceApp(config, { logger, now, metrics, store, counters: countersOf(store, opened), verifier, signing, policies, devKey, auditStream });
+    const purge = startReplayPurge({ store, now, logger });
+    undo.push(() => purge.stop());
     const checkpoints = startAuditCheckpoints({
       store, audit: config.audit, signingKey: () => signing.active, issuer: config.public_url,
       policySetVersion: () => policies.current().version, logger, now,
     });
     undo.push(() => checkpoints.stop());
 
-    const server = await listen(app.fetch, config.listen.host, config.listen.port, config.limits);
-    const port = (server.address() as AddressInfo).port;
-    const url = `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${port}`;
-    logger.info('listening', { url, policies: policies.current().policies.size, policy_set_version: policies.current().version, store: store.engine, dev: options.dev === true });
+    const http = await listen(app.fetch, { hostname: config.listen.host, port: config.listen.port, limits: config.limits });
+    logger.info('listening', { url: http.url, policies: policies.current().policies.size, policy_set_version: policies.current().version, store: store.engine, dev: options.dev === true });
     return {
-      url,
-      port,
+      url: http.url,
+      port: http.port,
       reloadPolicies: policies.reload,
       async close() {
-        clearInterval(purge);
+        purge.stop();
         policies.close();
-        await new Promise<void>((resolve) => {
-          // close() ends only the connections idle right now; one that finishes its request later would
-          // stay open until the client's keep-alive ends it, so sweep until every connection is gone.
-          const sweep = setInterval(() => server.closeIdleConnections(), 50);
-          server.close(() => {
-            clearInterval(sweep);
-            resolve();
-          });
-          server.closeIdleConnections();
-        });
+        await http.close();
         verifier.close();
         await checkpoints.stop(); // the last checkpoint, after in-flight requests finished
         await store.close();
@@ -154,35 +95,97 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   }
 }
 
-/** The wrapped store's request counters when it has its own (fault-injecting tests), else the opened store's. */
-function countersOf(store: Store, opened: RequestCounters): RequestCounters {
-  return 'countRequests' in store && 'peekRequests' in store ? (store as Store & RequestCounters) : opened;
+/** Each configured issuer's kind, as the policy loader checks policies against them. */
+function issuerKindsOf(config: Config): Record<string, { kind: Config['issuers'][string]['kind'] }> {
+  return Object.fromEntries(Object.entries(config.issuers).map(([name, issuer]) => [name, { kind: issuer.kind }]));
 }
 
-function listen(fetch: Parameters<typeof serve>[0]['fetch'], hostname: string, port: number, limits: Config['limits']): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname, port, serverOptions: httpServerOptions(limits) }) as Server;
-    server.maxConnections = limits.max_connections;
-    server.once('error', reject);
-    server.once('listening', () => {
-      server.off('error', reject);
-      resolve(server);
-    });
+/** The subject-token verifier for the configured issuers (and, under `--dev`, the dev issuers' static keys). */
+function createVerifier(config: Config, deps: { logger: Logger; now: () => number; metrics: Metrics; devKey: SigningKey | undefined }): TokenVerifier {
+  const { logger, now, metrics, devKey } = deps;
+  return createTokenVerifier({
+    issuers: config.issuers,
+    audience: serviceAudience(config),
+    logger,
+    now,
+    maxTokenBytes: config.limits.max_token_bytes,
+    onJwksFetch: (issuer, outcome) => metrics.jwksFetches.inc({ issuer, outcome }),
+    ...(devKey !== undefined ? { staticKeys: devStaticKeys(config.issuers, config.public_url, devKey.publicJwk) } : {}),
   });
 }
 
-/**
- * The HTTP server's own limits (config `limits`): a client that sends its
- * headers or body too slowly gets 408 and is cut off; oversized headers get 431.
- */
-function httpServerOptions(limits: Config['limits']): HttpServerOptions {
-  const requestTimeout = limits.request_timeout * 1000;
-  const headersTimeout = Math.min(limits.headers_timeout * 1000, requestTimeout);
-  return {
-    requestTimeout,
-    headersTimeout,
-    maxHeaderSize: limits.max_header_bytes,
-    // Node checks both timeouts on this interval (default 30 s); a quarter of the shorter keeps the cut-off near the setting.
-    connectionsCheckingInterval: Math.max(250, Math.min(30_000, Math.floor(headersTimeout / 4))),
-  };
+/** What start-up built that the app's routes and decisions use. */
+interface ServiceParts {
+  logger: Logger;
+  now: () => number;
+  metrics: Metrics;
+  store: Store;
+  counters: RequestCounters;
+  verifier: TokenVerifier;
+  signing: SigningKeyRing;
+  policies: PolicyHolder;
+  devKey: SigningKey | undefined;
+  auditStream: Pick<NodeJS.WritableStream, 'write'>;
+}
+
+/** The minters, the exchange and the app with every route (the dev issuers' under `--dev`). */
+function createServiceApp(config: Config, parts: ServiceParts): ReturnType<typeof createApp> {
+  const { logger, now, metrics, store, counters, verifier, signing, policies, devKey, auditStream } = parts;
+  const minters = new Map<string, Minter>([
+    ['token', createTokenMinter({ issuer: config.public_url, signingKey: () => signing.active })],
+    ['aws', createAwsMinter({ region: config.aws.region, endpoint: config.aws.endpoint, logger })],
+  ]);
+  const exchange = createExchange({
+    verifier, store, minters, metrics, logger, now,
+    newGrantId: createGrantIdSource(),
+    policies: policies.current,
+    explainDenials: config.explain_denials,
+    trustedOwners: config.trust.owners,
+    // Counted in the store (shared between replicas on PostgreSQL).
+    repositoryLimiter: createRateLimiter({ limit: config.limits.per_repository_per_minute, counters, now }),
+    clientIpLimiter: createRateLimiter({ limit: config.limits.per_client_ip_per_minute, counters, now }),
+    onAudit: config.audit.stdout ? (record) => auditStream.write(`${JSON.stringify(record)}\n`) : undefined,
+  });
+  const onGrantAudit = config.audit.stdout ? (record: object) => auditStream.write(`${JSON.stringify(record)}\n`) : undefined;
+  const app = createApp({
+    revocation: { revoke: createRevoke({ store, verifier, logger, now, onAudit: onGrantAudit }) },
+    introspection: {
+      bearer: config.introspection.bearer,
+      introspect: createIntrospect({
+        store, logger, now, onAudit: onGrantAudit, maxTokenBytes: config.limits.max_token_bytes,
+        publicUrl: config.public_url, signingKeys: () => signing,
+      }),
+    },
+    exchange, logger, metrics,
+    limits: config.limits,
+    publicUrl: config.public_url,
+    signingKeys: () => signing,
+    readiness: async () => {
+      const problems = policies.problems();
+      try {
+        await store.ping();
+      } catch {
+        problems.push('store unreachable');
+      }
+      return problems;
+    },
+    devIssuer: devKey === undefined ? undefined : { url: devIssuerUrl(config.public_url), jwks: { keys: [devKey.publicJwk] } },
+  });
+  // The second dev issuer, GHES-shaped (SPEC §7: npm start configures every issuer the shipped examples name).
+  if (devKey !== undefined) app.route(DEV_ISSUER_PATHS.ghes, devIssuerRoutes({ url: devIssuerUrl(config.public_url, 'ghes'), jwks: { keys: [devKey.publicJwk] } }));
+  return app;
+}
+
+/** Deletes expired replay claims (and ended counter windows) every minute; the timer does not keep the process alive. */
+function startReplayPurge(deps: { store: Store; now: () => number; logger: Logger; intervalMs?: number }): { stop(): void } {
+  const timer = setInterval(() => {
+    deps.store.purgeExpired(Math.floor(deps.now() / 1000)).catch((error: unknown) => deps.logger.warn('replay purge failed', { error }));
+  }, deps.intervalMs ?? 60_000);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
+
+/** The wrapped store's request counters when it has its own (fault-injecting tests), else the opened store's. */
+function countersOf(store: Store, opened: RequestCounters): RequestCounters {
+  return 'countRequests' in store && 'peekRequests' in store ? (store as Store & RequestCounters) : opened;
 }

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { newGrantId } from '../../exchange-service/src/grants/grant-id.ts';
+import { createGrantIdSource } from '../../exchange-service/src/grants/grant-id.ts';
+
+const newGrantId = createGrantIdSource();
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-describe('newGrantId', () => {
+describe('createGrantIdSource', () => {
   it('is a UUID version 7 whose first 48 bits are the time in milliseconds', () => {
     const now = Date.UTC(2026, 10, 24, 21, 0, 0, 123);
     const id = newGrantId(now);

@@ -1,11 +1,11 @@
 /**
  * Audit records for decisions about an existing grant (`revoke`,
  * `introspect`): the grant they touch, the identity that asked, and one
- * append that maps store trouble to 503 so the caller retries.
+ * append that turns store trouble into `store_unavailable` so the caller retries.
  */
 import { buildAuditBody } from '../audit/build.ts';
 import { identityFromClaims, type AuditGrant, type AuditOutcome, type AuditRecordBody } from '../audit/record.ts';
-import { LatchkeyError } from '../errors.ts';
+import { storeUnavailable } from '../errors.ts';
 import type { VerifiedToken } from '../oidc/verify.ts';
 import type { GrantRow, Store } from '../store/store.ts';
 
@@ -73,18 +73,17 @@ function auditGrantOf(grant: GrantRow, target: string | undefined, scope: string
   };
 }
 
-/** Appends the record; a store that cannot commit becomes 503 `store_unavailable`. */
+/** Appends the record; a store that cannot commit is `store_unavailable`. */
 export async function appendGrantAudit(sink: GrantAuditSink, body: AuditRecordBody): Promise<void> {
   const committed = await storeCall(() => sink.store.appendAudit(body));
   sink.onAudit?.(committed);
 }
 
-/** Runs a store call, mapping any failure to 503 `store_unavailable` (the caller may retry). */
+/** Runs a store call; any failure is `store_unavailable` (the caller may retry). */
 export async function storeCall<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    if (error instanceof LatchkeyError) throw error;
-    throw new LatchkeyError('store_unavailable', 'the store is unavailable; try again', { cause: error });
+    throw storeUnavailable(error);
   }
 }

@@ -11,38 +11,36 @@
  *
  * Every well-formed request answers 200 whether or not anything was revoked
  * (RFC 7009 §2.2: the answer reveals nothing); a subject token that does not
- * verify is a 400 with the verifier's reason. Every decision is audited.
+ * verify is refused with the verifier's reason. Every decision is audited.
  */
 import { createHash } from 'node:crypto';
-import { Hono } from 'hono';
 import { decodeJwt, type JWTPayload } from 'jose';
 import * as z from 'zod';
-import type { AppEnv } from '../app.ts';
-import { claimText } from '../policy/model/claims.ts';
 import type { AuditRecordBody } from '../audit/record.ts';
-import { LatchkeyError } from '../errors.ts';
+import { LatchkeyError, isFailure } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { TokenVerifier, VerifiedToken } from '../oidc/verify.ts';
+import { claimText } from '../policy/model/claims.ts';
 import type { GrantRow, Store } from '../store/store.ts';
+import type { RequestContext } from './context.ts';
 import { appendGrantAudit, grantDecisionBody, storeCall, type GrantDecision } from './grant-record.ts';
-import { parseParameters, readBodyCapped } from '../http/body.ts';
 
-export interface RevokeRouteDeps {
+export interface RevokeDeps {
   store: Store;
   verifier: TokenVerifier;
   logger: Logger;
   /** Wall clock, ms. */
   now: () => number;
-  limits: { max_body_bytes: number; max_token_bytes: number };
   onAudit?: ((record: AuditRecordBody) => void) | undefined;
 }
 
-const RevokeRequest = z.object({
+/** The `/revoke` parameters (RFC 7009 §2.1, plus the grant-id form). */
+export const RevokeRequest = z.object({
   token: z.string().min(1),
   token_type_hint: z.string().max(64).optional(),
   subject_token: z.string().min(1).optional(),
 });
-type RevokeRequest = z.infer<typeof RevokeRequest>;
+export type RevokeRequest = z.infer<typeof RevokeRequest>;
 
 /** The identity claims that tie a subject token to the run a grant was issued to. */
 const RUN_CLAIMS = ['repository_id', 'run_id', 'run_attempt'] as const;
@@ -50,33 +48,30 @@ const RUN_CLAIMS = ['repository_id', 'run_id', 'run_attempt'] as const;
 /** What one revoke request decided, before it is audited. */
 type Outcome = Pick<GrantDecision, 'outcome' | 'reason' | 'grant' | 'token' | 'target' | 'scope' | 'accessClaims'>;
 
-/** The `/revoke` route. */
-export function revokeRoutes(deps: RevokeRouteDeps): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
-  app.post('/revoke', async (c) => {
-    const body = await readBodyCapped(c.req.raw, deps.limits.max_body_bytes);
-    const request = parseRevokeRequest(parseParameters(body, c.req.header('content-type') ?? null), deps.limits.max_token_bytes);
-    const requestId = c.get('requestId');
+/** Decides one parsed `/revoke` request and audits it; the answer reveals nothing (RFC 7009 §2.2). */
+export type Revoke = (request: RevokeRequest, context: RequestContext) => Promise<void>;
+
+/** Creates the revoke decision. */
+export function createRevoke(deps: RevokeDeps): Revoke {
+  return async function revoke(request, context) {
     const audit = async (outcome: Outcome): Promise<void> => {
-      await appendGrantAudit(deps, grantDecisionBody({ ...outcome, event: 'revoke', requestId, clientIp: c.get('clientIp'), nowMs: deps.now() }));
-      deps.logger.info('revoke', { request_id: requestId, outcome: outcome.outcome, reason: outcome.reason, grant_id: outcome.grant?.id ?? null });
+      await appendGrantAudit(deps, grantDecisionBody({ ...outcome, event: 'revoke', ...context, nowMs: deps.now() }));
+      deps.logger.info('revoke', { request_id: context.requestId, outcome: outcome.outcome, reason: outcome.reason, grant_id: outcome.grant?.id ?? null });
     };
     let outcome: Outcome;
     try {
       outcome = request.token_type_hint === 'grant_id' ? await revokeByGrantId(deps, request) : await revokeByToken(deps, request.token);
     } catch (error) {
-      // A subject token that does not verify is refused (400) and audited as a denial.
-      if (error instanceof LatchkeyError && error.status < 500) await audit({ outcome: 'denied', reason: error.reason });
+      // A subject token that does not verify is refused and audited as a denial.
+      if (error instanceof LatchkeyError && !isFailure(error.reason)) await audit({ outcome: 'denied', reason: error.reason });
       throw error;
     }
     await audit(outcome);
-    return c.json({});
-  });
-  return app;
+  };
 }
 
 /** Validates the parameters; the grant-id form needs a subject token. */
-function parseRevokeRequest(params: Record<string, string>, maxTokenBytes: number): RevokeRequest {
+export function parseRevokeRequest(params: Record<string, string>, maxTokenBytes: number): RevokeRequest {
   const result = RevokeRequest.safeParse(params);
   if (!result.success) {
     const field = result.error.issues[0]?.path.join('.') ?? 'body';
@@ -91,7 +86,7 @@ function parseRevokeRequest(params: Record<string, string>, maxTokenBytes: numbe
 }
 
 /** Form 1: whoever holds an issued credential may revoke it. */
-async function revokeByToken(deps: RevokeRouteDeps, token: string): Promise<Outcome> {
+async function revokeByToken(deps: RevokeDeps, token: string): Promise<Outcome> {
   const digest = createHash('sha256').update(token).digest('hex');
   const claims = unverifiedClaims(token);
   const grant = await storeCall(() => findIssuedGrant(deps.store, claims, digest));
@@ -123,8 +118,8 @@ function unverifiedClaims(token: string): JWTPayload | undefined {
 }
 
 /** Form 2: a fresh OIDC token of the same run proves the caller is that run. */
-async function revokeByGrantId(deps: RevokeRouteDeps, request: RevokeRequest): Promise<Outcome> {
-  // Throws LatchkeyError with the verifier's reason: a 400 before anything is looked up.
+async function revokeByGrantId(deps: RevokeDeps, request: RevokeRequest): Promise<Outcome> {
+  // Throws LatchkeyError with the verifier's reason, before anything is looked up.
   const token = await deps.verifier.verify(request.subject_token ?? '');
   const grant = await storeCall(() => deps.store.getGrant(request.token));
   if (grant === undefined) return { outcome: 'denied', reason: 'grant_unknown', token };
@@ -141,7 +136,7 @@ function sameRun(grant: GrantRow, token: VerifiedToken): boolean {
   });
 }
 
-async function markRevoked(deps: RevokeRouteDeps, grant: GrantRow): Promise<Outcome> {
+async function markRevoked(deps: RevokeDeps, grant: GrantRow): Promise<Outcome> {
   const changed = await storeCall(() => deps.store.markRevoked(grant.id, Math.floor(deps.now() / 1000)));
   return { outcome: 'revoked', reason: changed ? null : 'already_revoked', grant };
 }

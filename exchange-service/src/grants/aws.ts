@@ -18,6 +18,7 @@ import { LatchkeyError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { claimText } from '../policy/model/claims.ts';
 import type { AwsGrant } from '../policy/model/compile.ts';
+import type { AwsCredentialResponse } from './token-response.ts';
 import type { Minter, MintRequest, MintedCredential } from './minter.ts';
 import {
   AUTOMATIC_TAG_KEYS, MAX_SESSION_TAGS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS, STS_MAX_DURATION, STS_MIN_DURATION,
@@ -228,16 +229,6 @@ function classify(error: unknown): Classified {
   const message = (typeof fields.message === 'string' ? fields.message : String(error)).slice(0, 500);
   if (status === undefined) return { transient: true, code, message };
   return { transient: TRANSIENT_CODES.has(code) || status === 429 || status >= 500, code: status >= 200 && status < 300 ? 'InvalidResponse' : code, message };
-}
-
-/** The response's `aws` object (SPEC §3). */
-interface AwsCredentialResponse {
-  access_key_id: string;
-  secret_access_key: string;
-  session_token: string;
-  expiration: string;
-  region: string;
-  assumed_role_arn: string;
 }
 
 /** The whole credential, or 502: a response missing any part is never passed on. */

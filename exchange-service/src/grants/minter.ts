@@ -6,6 +6,7 @@
 import type { CompiledPolicy } from '../policy/model/compile.ts';
 import type { VerifiedToken } from '../oidc/verify.ts';
 import type { UnsignedJws } from '../jws/sign.ts';
+import type { MintedResponse } from './token-response.ts';
 
 export interface MintRequest {
   grantId: string;
@@ -21,7 +22,7 @@ export interface MintRequest {
 
 export interface MintedCredential {
   /** The kind-specific part of the `/token` response (`access_token`, `issued_token_type`, `token_type`, …). */
-  response: Record<string, unknown>;
+  response: MintedResponse;
   /**
    * SHA-256 of the secret handed out, for revocation by token and for the
    * audit record; null for a credential still `unsigned`, whose hash the

@@ -6,7 +6,7 @@
  */
 import { Hono } from 'hono';
 import type { JWK } from 'jose';
-import type { AppEnv } from '../../app.ts';
+import type { AppEnv } from '../request-context.ts';
 
 export interface DevIssuerDeps {
   /** The issuer URL (the tokens' `iss`), which is where these routes are mounted. */

@@ -3,7 +3,7 @@
  * reachable, else 503 with the reasons) and `/metrics` (Prometheus text).
  */
 import { Hono } from 'hono';
-import type { AppEnv } from '../../app.ts';
+import type { AppEnv } from '../request-context.ts';
 import type { Metrics } from '../../metrics.ts';
 
 export interface HealthDeps {

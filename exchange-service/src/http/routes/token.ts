@@ -2,13 +2,15 @@
  * `POST /token` (RFC 8693): read and parse the body at the edge, then hand
  * the typed request to the exchange; one log line per request.
  */
-import type { IncomingMessage } from 'node:http';
 import { Hono } from 'hono';
-import type { AppEnv } from '../../app.ts';
 import { LatchkeyError } from '../../errors.ts';
+import { parseTokenRequest } from '../../decisions/exchange-request.ts';
 import type { Exchange } from '../../decisions/exchange.ts';
 import type { Logger } from '../../log.ts';
-import { parseParameters, parseTokenRequest, readBodyCapped } from '../body.ts';
+import { readBodyCapped } from '../body.ts';
+import { parseParameters } from '../params.ts';
+import { answerFor } from '../reasons.ts';
+import { nodeIncoming, type AppEnv } from '../request-context.ts';
 
 export interface TokenRouteDeps {
   exchange: Exchange;
@@ -23,7 +25,7 @@ export function tokenRoutes(deps: TokenRouteDeps): Hono<AppEnv> {
     const requestId = c.get('requestId');
     const started = performance.now();
     try {
-      const body = await readBodyCapped(c.req.raw, deps.limits.max_body_bytes, (c.env as { incoming?: IncomingMessage } | undefined)?.incoming);
+      const body = await readBodyCapped(c.req.raw, deps.limits.max_body_bytes, nodeIncoming(c));
       const params = parseParameters(body, c.req.header('content-type') ?? null);
       const request = parseTokenRequest(params, deps.limits.max_token_bytes);
       const response = await deps.exchange(request, { requestId, clientIp: c.get('clientIp') });
@@ -33,7 +35,7 @@ export function tokenRoutes(deps: TokenRouteDeps): Hono<AppEnv> {
     } catch (error) {
       if (error instanceof LatchkeyError) {
         deps.logger.info('exchange', {
-          request_id: requestId, status: error.status, reason: error.reason, ms: elapsed(started),
+          request_id: requestId, status: answerFor(error).status, reason: error.reason, ms: elapsed(started),
           ...(error.logDetail !== undefined ? { detail: error.logDetail } : {}),
         });
       }

@@ -3,7 +3,7 @@
  * `/.well-known/oauth-authorization-server` (RFC 8414 metadata).
  */
 import { Hono } from 'hono';
-import type { AppEnv } from '../../app.ts';
+import type { AppEnv } from '../request-context.ts';
 import type { SigningKeyRing } from '../../jws/signing-keys.ts';
 
 export interface WellKnownDeps {
