@@ -6,7 +6,7 @@
  * `token_invalid` and happens before any key lookup or network fetch.
  */
 import { LatchkeyError } from '../errors.ts';
-import { KID_PATTERN } from './jwks.ts';
+import { KID_PATTERN } from './jwk-set.ts';
 
 /** The header fields the verifier relies on, after the checks. */
 export interface CheckedHeader {
