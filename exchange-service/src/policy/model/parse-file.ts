@@ -12,6 +12,7 @@ import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document } fro
 import * as z from 'zod';
 import { PolicyFile } from './schema.ts';
 import { checkPolicy, type CompileProblem, type IssuerKind } from './compile.ts';
+import { schemaKeysAt, unknownKeyMessage } from './did-you-mean.ts';
 import { copyInterned, type StringInterner } from './string-interner.ts';
 import { OUTSIDE_SUBSET, parseYamlSubset } from './yaml-subset.ts';
 
@@ -179,7 +180,7 @@ const withPath = (path: Path, message: string): string => (path.length === 0 ? m
 function describeIssue(issue: z.core.$ZodIssue, data: unknown): PathProblem[] {
   const path = issue.path;
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => ({ path: [...path, key], at: 'key' as const, message: withPath(path, unknownKeyMessage(key, path)) }));
+    return issue.keys.map((key) => ({ path: [...path, key], at: 'key' as const, message: withPath(path, unknownKeyMessage(key, schemaKeysAt(PolicyFile, path))) }));
   }
   if (issue.code === 'invalid_union') {
     const branch = matchingBranch(issue.errors);
@@ -213,38 +214,4 @@ function valueAt(data: unknown, path: Path): unknown {
     node = (node as Record<PropertyKey, unknown>)[segment];
   }
   return node;
-}
-
-function unknownKeyMessage(key: string, path: Path): string {
-  const known = knownKeys(path);
-  const near = known.find((candidate) => editDistance(candidate, key) <= 2);
-  const hint = near !== undefined ? ` (did you mean "${near}"?)` : known.length > 0 ? ` (expected one of ${known.join(', ')})` : '';
-  return `unknown key "${key}"${hint}`;
-}
-
-/** The keys the schema allows in the object at `path`. */
-function knownKeys(path: Path): string[] {
-  let schema: z.ZodType = PolicyFile;
-  for (const segment of [...path, undefined]) {
-    while (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault) schema = schema.unwrap() as z.ZodType;
-    if (!(schema instanceof z.ZodObject)) return [];
-    if (segment === undefined) return Object.keys(schema.shape);
-    const next = (schema.shape as Record<string, z.ZodType>)[String(segment)];
-    if (next === undefined) return [];
-    schema = next;
-  }
-  return [];
-}
-
-/** Levenshtein distance, for "did you mean" on short keys. */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i += 1) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j += 1) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }
