@@ -165,6 +165,8 @@ describe('Store conformance', { concurrency: 2 }, () => {
         const damaged: Array<{ name: string; text: string }> = [
           { name: 'not JSON', text: '{"id": "record-2", truncated' },
           { name: 'JSON but not an object', text: '[1, 2, 3]' },
+          { name: 'an object without the record\'s members', text: '{"id": "record-2", "outcome": "granted"}' },
+          { name: 'a record whose outcome is not one of the outcomes', text: '{"id": "record-2", "outcome": 7}' },
         ];
         for (const { name, text } of damaged) {
           test(`a stored record that is ${name} is CorruptRecordError naming its seq`, async () => {

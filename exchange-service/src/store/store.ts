@@ -6,7 +6,7 @@
  * New shared state (pending approvals, say) is a new versioned migration in
  * each engine plus methods here.
  */
-import type { AuditRecord, AuditRecordBody } from '../audit/record.ts';
+import { AuditRecord, type AuditRecordBody } from '../audit/record.ts';
 import type { UnsignedJws } from '../jws/sign.ts';
 
 /** One issued grant, as revocation and introspection need it. Times are epoch seconds. */
@@ -148,7 +148,7 @@ export class CorruptRecordError extends Error {
   }
 }
 
-/** Parses a stored audit record's text; throws CorruptRecordError for text that is not a JSON object. */
+/** Parses a stored audit record's text through the record schema; throws CorruptRecordError for text that is not a record. */
 export function parseStoredRecord(seq: number, text: string): StoredAuditRecord {
   let parsed: unknown;
   try {
@@ -159,5 +159,10 @@ export function parseStoredRecord(seq: number, text: string): StoredAuditRecord 
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new CorruptRecordError(seq, text, `audit record seq ${seq} is not a JSON object`);
   }
-  return { ...(parsed as Omit<StoredAuditRecord, 'seq'>), seq };
+  const record = AuditRecord.safeParse(parsed);
+  if (!record.success) {
+    const issue = record.error.issues[0];
+    throw new CorruptRecordError(seq, text, `audit record seq ${seq} does not have the record's shape (${issue?.path.join('.') || 'record'}: ${issue?.message ?? 'invalid'})`);
+  }
+  return { ...record.data, seq };
 }
