@@ -9,6 +9,7 @@
  * the service's test identity is set in this test process's environment
  * (node --test runs each file in its own process) and restored afterwards.
  */
+import { TokenResponse } from '../../exchange-service/src/grants/token-response.ts';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
@@ -80,6 +81,8 @@ describe('aws grant end to end', () => {
   it('exchanges a run token for a tagged, scoped AWS session and audits it', async () => {
     const res = await svc.post('/token', exchangeParams(await svc.issuer.sign(), 'webapp/deploy-s3'));
     assert.equal(res.status, 200, JSON.stringify(res.body));
+    const shape = TokenResponse.safeParse(res.body);
+    assert.ok(shape.success, `the answer is not the TokenResponse schema: ${shape.success ? '' : JSON.stringify(shape.error.issues)}`);
     const issued = sts.issued.at(-1);
     assert.ok(issued !== undefined);
     const grantId = res.body.grant_id as string;

@@ -3,6 +3,7 @@
  * to `token` grants, the success shape, and the issued JWT checked against
  * the service's own JWKS.
  */
+import { TokenResponse } from '../../../exchange-service/src/grants/token-response.ts';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
@@ -23,6 +24,8 @@ describe('POST /token', () => {
     const res = await svc.post('/token', exchangeParams(token, 'webapp/read'));
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.headers.get('cache-control'), 'no-store');
+    const shape = TokenResponse.safeParse(res.body);
+    assert.ok(shape.success, `the answer is not the TokenResponse schema: ${shape.success ? '' : JSON.stringify(shape.error.issues)}`);
     assert.equal(res.body.issued_token_type, 'urn:ietf:params:oauth:token-type:jwt');
     assert.equal(res.body.token_type, 'Bearer');
     assert.equal(res.body.expires_in, 600);
