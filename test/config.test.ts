@@ -67,6 +67,7 @@ describe('loadConfig', () => {
     { name: 'http issuer off loopback', yaml: 'issuers:\n  github: { url: http://token.example.com }\n', field: /issuers\.github\.url/ },
     { name: 'bad explain_denials', env: { LATCHKEY_EXPLAIN_DENIALS: 'everything' }, field: /explain_denials/ },
     { name: 'port out of range', env: { LATCHKEY_LISTEN_PORT: '70000' }, field: /listen\.port/ },
+    { name: 'an introspection secret no Authorization header can carry', env: { LATCHKEY_INTROSPECTION_BEARER: 'two words' }, field: /introspection\.bearer/ },
     { name: 'not a mapping', yaml: '- a\n- b\n', field: /mapping/ },
   ];
   for (const c of refusals) {

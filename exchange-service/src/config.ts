@@ -152,7 +152,12 @@ export const Config = z.strictObject({
       checkpoint_file: text.optional(),
     })
     .default({ stdout: false, checkpoint_interval: 300 }),
-  introspection: z.strictObject({ bearer: text.nullable().default(null) }).default({ bearer: null }),
+  introspection: z
+    .strictObject({
+      // RFC 6750 §2.1's b64token: a secret outside it could never be presented in an Authorization header.
+      bearer: text.pipe(z.string().regex(/^[A-Za-z0-9._~+/-]+=*$/, 'must be a bearer token: letters, digits and ._~+/- (then = padding)')).nullable().default(null),
+    })
+    .default({ bearer: null }),
   log: z.strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).default({ level: 'info' }),
 });
 export type Config = z.infer<typeof Config>;
