@@ -15,8 +15,10 @@ export {
 
 // The model.
 export type { CompiledPolicy } from './model/compile.ts';
-export { showValue, type ConditionResult } from './model/evaluate.ts';
+export type { ConditionResult } from './model/evaluate.ts';
+export { escapeDisplayUnsafe, showValue } from './model/show-value.ts';
 export { policyJsonSchema } from './model/schema.ts';
+export { schemaKeysAt, unknownKeyMessage } from './model/did-you-mean.ts';
 
 // Tools: lint, explain, diff.
 export { lintPolicies, type LintWarning } from './tools/lint.ts';

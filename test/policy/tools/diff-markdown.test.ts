@@ -7,7 +7,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { diffPolicySets, type DiffSide } from '../../../exchange-service/src/policy/tools/diff.ts';
-import { code, DIFF_MARKER, prose, renderDiffMarkdown } from '../../../exchange-service/src/policy/tools/diff-markdown.ts';
+import { DIFF_MARKER, renderDiffMarkdown } from '../../../exchange-service/src/policy/tools/diff-markdown.ts';
 import type { CompiledPolicy } from '../../../exchange-service/src/policy/model/compile.ts';
 import { compileText, policyWithSubject } from '../fixtures.ts';
 
@@ -101,16 +101,5 @@ describe('escaping policy text', () => {
     const long = `refs/heads/${'a'.repeat(300)}-end`;
     const shown = renderDiffMarkdown(diffPolicySets(side([]), side([policy('long', `  repository_id: "1"\n  ref: ${long}`)])), LABELS);
     assert.ok(shown.includes(`ref: ${long}`));
-  });
-
-  it('fences a code span longer than any backtick run inside', () => {
-    assert.equal(code('a`b'), '``a`b``');
-    assert.equal(code('`x`'), '`` `x` ``');
-    assert.equal(code('plain'), '`plain`');
-  });
-
-  it('escapes Markdown in prose', () => {
-    assert.equal(prose('*a* <b> [c](d) @e _f_ `g`'), '\\*a\\* \\<b\\> \\[c\\]\\(d\\) \\@e \\_f\\_ \\`g\\`');
-    assert.equal(prose('line\nbreak\u001b'), 'line\\u000abreak\\u001b');
   });
 });

@@ -4,6 +4,10 @@
  */
 import { claimText } from './claims.ts';
 import type { CompiledPolicy } from './compile.ts';
+import { showValue } from './show-value.ts';
+
+// Where the service's callers have always found it.
+export { showValue } from './show-value.ts';
 
 /** The outcome of one condition. */
 export interface ConditionResult {
@@ -26,7 +30,6 @@ export interface Evaluation {
 export type DenialDetail = 'conditions' | 'full' | 'none';
 
 const PULL_REQUEST_TARGET = 'pull_request_target';
-const MAX_SHOWN = 200;
 
 /** Checks every condition (all must hold) and the pull_request_target rule. */
 export function evaluatePolicy(policy: CompiledPolicy, claims: Readonly<Record<string, unknown>>): Evaluation {
@@ -70,24 +73,6 @@ function wrongType(claim: string, value: unknown): string {
   if (Array.isArray(value)) return `claim ${claim} is an array, not a string`;
   return `claim ${claim} is ${typeof value === 'object' ? 'an object' : `a ${typeof value}`}, not a string`;
 }
-
-/**
- * A claim value as shown to people: JSON-escaped (newlines, quotes and
- * terminal escapes cannot garble a message or a log line; so are C1 controls,
- * line separators and bidirectional overrides) and cut at ~200 characters.
- */
-export function showValue(text: string): string {
-  let shown = text;
-  let suffix = '';
-  if (text.length > MAX_SHOWN) {
-    const cut = isHighSurrogate(text.charCodeAt(MAX_SHOWN - 1)) ? MAX_SHOWN - 1 : MAX_SHOWN;
-    shown = text.slice(0, cut);
-    suffix = `… (${text.length} characters)`;
-  }
-  return JSON.stringify(shown).replace(/[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`) + suffix;
-}
-
-const isHighSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;
 
 /**
  * Words a denial for the client. `conditions` names each failed condition

@@ -2,13 +2,12 @@
  * `policy diff` as Markdown for a pull-request comment: a marker line a bot
  * can find to update one comment, a one-line summary, then the widened
  * policies first. Deterministic (sorted, no times). Policy text in a pull
- * request is its author's, so every value goes into a code span (no HTML or
- * Markdown inside takes effect) after JSON-escaping (with showValue's extra
- * escapes for C1 controls and bidirectional overrides), and prose from
- * messages has its Markdown punctuation escaped.
+ * request is its author's, so every value goes into a code span and prose
+ * from messages has its Markdown punctuation escaped (markdown-text.ts).
  */
 import type { DiffLintWarning, PolicyChange, PolicyDiff, PolicyFieldChange, PolicySummary } from './diff.ts';
 import type { PolicyProblem } from '../load/load.ts';
+import { code, prose } from './markdown-text.ts';
 
 /** The first line of every diff comment: bots look for it to update their comment. */
 export const DIFF_MARKER = '<!-- latchkey-policy-diff -->';
@@ -106,32 +105,3 @@ function problemSection(title: string, problems: readonly PolicyProblem[]): stri
 
 const revision = (side: { revision: string; commit: string }): string => `${code(side.revision)} (${code(side.commit.slice(0, 12))})`;
 const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
-
-/** Characters that could drive a terminal or reorder text, beyond what JSON escapes (as showValue). */
-const UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
-const unicodeEscape = (ch: string): string => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
-
-/**
- * JSON-escaped text without the quotes. Unlike showValue it is never cut
- * short: a reviewer must see the whole of both versions of a pattern.
- */
-function escapedText(text: string): string {
-  return JSON.stringify(text).slice(1, -1).replace(UNSAFE, unicodeEscape);
-}
-
-/** A code span: nothing inside is Markdown or HTML. The fence is longer than any backtick run inside. */
-export function code(text: string): string {
-  const inner = escapedText(text);
-  const longest = Math.max(0, ...(inner.match(/`+/g) ?? []).map((run) => run.length));
-  const fence = '`'.repeat(longest + 1);
-  const pad = inner.startsWith('`') || inner.endsWith('`') || inner.startsWith(' ') ? ' ' : '';
-  return `${fence}${pad}${inner}${pad}${fence}`;
-}
-
-/** Prose from a message: every Markdown-active character backslash-escaped, control and bidirectional characters as `\\uXXXX`. */
-export function prose(text: string): string {
-  return text
-    .replace(/[\\`*_{}[\]()<>#+!|~&@$]/g, (ch) => `\\${ch}`)
-    .replace(/[\u0000-\u001f]/g, unicodeEscape)
-    .replace(UNSAFE, unicodeEscape);
-}
