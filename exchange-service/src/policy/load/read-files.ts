@@ -109,7 +109,7 @@ function startWorkers(threads: number, options: ParseFileOptions, queue: BatchQu
         if (failure !== undefined) return;
         outstanding -= 1;
         const batch = queue.batches[response.batch]!;
-        (JSON.parse(response.outcomes) as FileOutcome[]).forEach((outcome, index) => onOutcome(batch[index]!, outcome));
+        for (const [index, outcome] of (JSON.parse(response.outcomes) as FileOutcome[]).entries()) onOutcome(batch[index]!, outcome);
         feed(worker);
       },
       onFailure: (error) => {

@@ -9,7 +9,7 @@
  */
 import { hash } from 'node:crypto';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
-import * as z from 'zod';
+import type * as z from 'zod';
 import { PolicyFile } from './schema.ts';
 import { checkPolicy, type CompileProblem, type IssuerKind } from './compile.ts';
 import { schemaKeysAt, unknownKeyMessage } from './did-you-mean.ts';
