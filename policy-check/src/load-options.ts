@@ -4,8 +4,7 @@
  * only (the loader's worker file is not part of the bundle).
  */
 import { resolve } from 'node:path';
-import { loadConfig } from '../../exchange-service/src/config.ts';
-import type { LoadPoliciesOptions } from '../../exchange-service/src/policy/index.ts';
+import { readLoadOptions, type LoadPoliciesOptions } from '../../exchange-service/src/policy/index.ts';
 
 /**
  * The loader options: with a config file (relative to `cwd`), its issuers'
@@ -15,10 +14,5 @@ import type { LoadPoliciesOptions } from '../../exchange-service/src/policy/inde
 export function policyLoadOptions(config: string | undefined, cwd: string, env: NodeJS.ProcessEnv): LoadPoliciesOptions {
   // The bundle has no load-worker file for `new Worker(new URL(...))`: never start one.
   if (config === undefined) return { threads: 0 };
-  const service = loadConfig({ file: resolve(cwd, config), env });
-  return {
-    issuers: Object.fromEntries(Object.entries(service.issuers).map(([name, issuer]) => [name, { kind: issuer.kind }])),
-    maxTtl: service.limits.max_ttl,
-    threads: 0,
-  };
+  return { ...readLoadOptions(resolve(cwd, config), env), threads: 0 };
 }

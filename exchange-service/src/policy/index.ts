@@ -12,6 +12,7 @@ export {
   type LoadPoliciesOptions,
   type PolicyProblem,
 } from './load/load.ts';
+export { loadOptionsOf, readLoadOptions } from './load/service-config.ts';
 
 // The model.
 export type { CompiledPolicy } from './model/compile.ts';
