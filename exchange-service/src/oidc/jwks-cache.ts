@@ -8,7 +8,7 @@ import { LatchkeyError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { checkKid, importKeySet, keyForAlgorithm, unknownKid, type KeyEntry, type KeyMap } from './jwk-set.ts';
 import { DEFAULT_MAX_JWKS_BYTES, discoverJwksUri, fetchJsonBounded, type FetchLimits } from './jwks-fetch.ts';
-import type { JwksCache, JwksCacheOptions } from './jwks.ts';
+import type { JwksCache, JwksCacheOptions } from './jwks-contract.ts';
 
 /** A {@link JwksCache} over an issuer's published JWKS. Nothing is fetched until a key is asked for. */
 export class RemoteJwksCache implements JwksCache {

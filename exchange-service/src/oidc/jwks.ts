@@ -14,55 +14,15 @@
  *   `jwks_stale_max` after the last success; cold or stale → 503.
  * - A static key set (the service's own dev issuer) is never fetched.
  *
- * The fetched cache is `jwks-cache.ts`, the static one `static-key-set.ts`,
- * the import and lookup both share `jwk-set.ts`.
+ * The contract is `jwks-contract.ts`, the fetched cache `jwks-cache.ts`, the
+ * static one `static-key-set.ts`; the import and lookup both share `jwk-set.ts`.
  */
-import type { KeyObject } from 'node:crypto';
-import type { IssuerConfig } from '../config.ts';
-import type { Logger } from '../log.ts';
+import type { JwksCache, JwksCacheOptions } from './jwks-contract.ts';
 import { RemoteJwksCache } from './jwks-cache.ts';
 import { StaticKeySet } from './static-key-set.ts';
 
 export { importKeySet, KID_PATTERN } from './jwk-set.ts';
-
-/** Options of createJwksCache; `config` carries the issuer's URL, jwks_url, jwks_stale_max and jwks_timeout. */
-export interface JwksCacheOptions {
-  /** The issuer's config name, for logs and metrics. */
-  issuer: string;
-  config: Pick<IssuerConfig, 'url' | 'jwks_url' | 'jwks_stale_max' | 'jwks_timeout'>;
-  /** The issuer's algorithm allow-list: keys are imported for these algorithms only. */
-  algorithms: readonly string[];
-  /** Local keys: no fetching at all. */
-  staticKeys?: { readonly keys: readonly globalThis.JsonWebKey[] };
-  fetch?: typeof fetch;
-  /** Clock in ms (default Date.now). */
-  now?: () => number;
-  logger?: Logger;
-  /** Called once per fetch attempt (discovery included), for metrics. */
-  onFetch?: (issuer: string, outcome: 'ok' | 'error') => void;
-  /** Background refresh period in ms (default 10 min). */
-  refreshIntervalMs?: number;
-  /** Minimum time between refetches caused by unknown kids, in ms (default 30 s). */
-  kidCooldownMs?: number;
-  /** After a failed fetch, cold/stale lookups answer 503 without refetching for this long, in ms (default 1 s). */
-  failureBackoffMs?: number;
-  /** Response size cap in bytes (default 256 KiB). */
-  maxBytes?: number;
-}
-
-/** The keys of one issuer. */
-export interface JwksCache {
-  /**
-   * The key with this `kid` for `alg`. Throws LatchkeyError: `token_invalid` for a kid
-   * the issuer does not publish (or not for `alg`), `upstream_unavailable` when
-   * no trustworthy key set can be had (cold, or stale beyond `jwks_stale_max`).
-   */
-  getKey(kid: string, alg: string): Promise<KeyObject>;
-  /** Fetches now, sharing any fetch in flight; true when fresh keys were stored. */
-  refresh(): Promise<boolean>;
-  /** Stops the background refresh and aborts a fetch in flight. */
-  close(): void;
-}
+export type { JwksCache, JwksCacheOptions } from './jwks-contract.ts';
 
 /** Creates the cache for one issuer: static when `staticKeys` is given, else fetched. Nothing is fetched until a key is asked for. */
 export function createJwksCache(options: JwksCacheOptions): JwksCache {

@@ -5,7 +5,7 @@
 import type { KeyObject } from 'node:crypto';
 import { LatchkeyError } from '../errors.ts';
 import { checkKid, importKeySet, keyForAlgorithm, unknownKid, type KeyMap } from './jwk-set.ts';
-import type { JwksCache, JwksCacheOptions } from './jwks.ts';
+import type { JwksCache, JwksCacheOptions } from './jwks-contract.ts';
 
 /** What a static key set needs of {@link JwksCacheOptions}. */
 export type StaticKeySetOptions = Pick<JwksCacheOptions, 'issuer' | 'algorithms'> & Required<Pick<JwksCacheOptions, 'staticKeys'>>;
