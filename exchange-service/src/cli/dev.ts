@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, serviceAudience } from '../config.ts';
 import { DEV_ISSUER_NAMES, devIssuerUrl, isDevIssuerName, loadDevIssuerKey, signDevToken } from '../dev/issuer.ts';
-import type { CliIo } from './main.ts';
+import type { CliIo } from './io.ts';
 
 const USAGE = 'usage: latchkey dev token [--config FILE] [--issuer dev|ghes] [--claims JSON|@FILE] [--claim NAME=VALUE]... [--audience AUD]\n';
 

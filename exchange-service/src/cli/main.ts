@@ -6,12 +6,7 @@ import { runDevCommand } from './dev.ts';
 import { runAuditCommand } from './audit.ts';
 import { runPolicyCommand } from './policy.ts';
 import { runStoreCommand } from './store.ts';
-
-export interface CliIo {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-  env: NodeJS.ProcessEnv;
-}
+import type { CliIo } from './io.ts';
 
 export const USAGE = `usage: latchkey <command>
 

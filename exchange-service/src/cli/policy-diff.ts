@@ -20,16 +20,13 @@ import { renderDiffMarkdown } from '../policy/tools/diff-markdown.ts';
 import { GitRevisionError, repositoryRoot, resolveCommit, snapshotFolder, type FolderSnapshot } from '../policy/tools/git-revision.ts';
 import { lintPolicies } from '../policy/tools/lint.ts';
 import { PolicyLoadError, type LoadPoliciesOptions } from '../policy/load/load.ts';
-import type { CliIo } from './main.ts';
+import type { CliIo } from './io.ts';
+import { UsageError } from './usage-error.ts';
 
 const USAGE = `usage: latchkey policy diff BASE [HEAD] [DIR] [--config FILE]
   BASE, HEAD  git revisions (HEAD defaults to the HEAD commit)
   DIR         the policies folder, relative to the repository root (default: policies)
 `;
-
-class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 /** The command's streams; `cwd` (default: the process's) picks the git repository. */
 export type DiffIo = CliIo & { cwd?: string | undefined };

@@ -21,14 +21,11 @@ import { explainClaims, ttlText, type ExplainOptions, type Explanation, type Pol
 import { showValue, type ConditionResult } from '../policy/model/evaluate.ts';
 import { formatProblem, loadPolicies, PolicyLoadError, type LoadPoliciesOptions } from '../policy/load/load.ts';
 import type { CompiledPolicy } from '../policy/model/compile.ts';
-import type { CliIo } from './main.ts';
+import type { CliIo } from './io.ts';
+import { UsageError } from './usage-error.ts';
 
 const USAGE = `usage: latchkey policy explain [DIR] (--claims FILE | --token JWT) [--policy NAME] [--config FILE] [--format text|json]
 `;
-
-class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 /** Where the claims came from; a token is decoded, never verified. */
 interface ClaimsInput {

@@ -10,7 +10,7 @@ import { PolicyLoadError, type LoadPoliciesOptions } from '../policy/load/load.t
 import { lintPolicies } from '../policy/tools/lint.ts';
 import { checkExitCode, formatCheckReport, type CheckFormat, type CheckReport } from '../policy/tools/lint-report.ts';
 import { policyJsonSchema } from '../policy/model/schema.ts';
-import type { CliIo } from './main.ts';
+import type { CliIo } from './io.ts';
 import { runDiff } from './policy-diff.ts';
 import { runExplain } from './policy-explain.ts';
 

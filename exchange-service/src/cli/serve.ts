@@ -8,7 +8,7 @@ import { PolicyLoadError } from '../policy/load/load.ts';
 import { coalescingStream, createLogger } from '../log.ts';
 import { startServer } from '../server.ts';
 import { devIssuerUrl } from '../dev/issuer.ts';
-import type { CliIo } from './main.ts';
+import type { CliIo } from './io.ts';
 
 /**
  * Adds the dev issuers to a loopback configuration, or explains why it

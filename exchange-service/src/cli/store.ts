@@ -15,25 +15,18 @@ import { existsSync } from 'node:fs';
 import { loadConfig } from '../config.ts';
 import { silentLogger } from '../log.ts';
 import { migrateStore, storeOptionsFromConfig } from '../store/open.ts';
+import { parseValueFlags, type ValueFlags } from './flags.ts';
+import type { CliIo } from './io.ts';
+import { ascii, asciiLines } from './terminal-text.ts';
 
 /** Where the command writes and what it reads from its environment. */
-export interface StoreCommandIo {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-  env: NodeJS.ProcessEnv;
-}
+export type StoreCommandIo = CliIo;
 
 const USAGE = 'usage: latchkey store migrate [--store URL] [--config FILE]';
 
-class UsageError extends Error {
-  override name = 'UsageError';
-}
-
-interface MigrateFlags {
-  store?: string;
-  config?: string;
-  help: boolean;
-}
+/** The flags of `store migrate`, and what each one's value is. */
+const MIGRATE_FLAGS = { store: 'a value', config: 'a value' } as const;
+type MigrateFlags = ValueFlags<keyof typeof MIGRATE_FLAGS>;
 
 /** Runs `latchkey store …` with the arguments after `store`; resolves to the exit code. */
 export async function runStoreCommand(args: string[], io: StoreCommandIo): Promise<number> {
@@ -48,7 +41,7 @@ export async function runStoreCommand(args: string[], io: StoreCommandIo): Promi
   }
   let flags: MigrateFlags;
   try {
-    flags = parseFlags(rest);
+    flags = parseValueFlags(rest, MIGRATE_FLAGS);
   } catch (error) {
     io.stderr.write(`latchkey store migrate: ${ascii((error as Error).message)}\n${USAGE}\n`);
     return 2;
@@ -70,38 +63,12 @@ async function migrate(flags: MigrateFlags, io: StoreCommandIo): Promise<number>
     io.stdout.write(from === to ? `store ${where}: schema version ${to}, up to date\n` : `store ${where}: schema migrated from version ${from} to ${to}\n`);
     return 0;
   } catch (error) {
-    io.stderr.write(`latchkey store migrate: ${lines((error as Error).message)}\n`);
+    io.stderr.write(`latchkey store migrate: ${asciiLines((error as Error).message)}\n`);
     return 1;
   }
-}
-
-function parseFlags(args: string[]): MigrateFlags {
-  const flags: MigrateFlags = { help: false };
-  for (let index = 0; index < args.length; index += 1) {
-    const arg = args[index] as string;
-    if (arg === '--help' || arg === '-h') return { help: true };
-    const name = (['--store', '--config'] as const).find((flag) => arg === flag || arg.startsWith(`${flag}=`));
-    if (name === undefined) throw new UsageError(`unexpected argument "${arg}"`);
-    const value = arg === name ? args[(index += 1)] : arg.slice(name.length + 1);
-    if (value === undefined || value === '') throw new UsageError(`${name} needs a value`);
-    const key = name === '--store' ? 'store' : 'config';
-    if (flags[key] !== undefined) throw new UsageError(`${name} given twice`);
-    flags[key] = value;
-  }
-  return flags;
 }
 
 /** The URL as printed: a password never reaches the terminal. */
 function redact(url: string): string {
   return ascii(url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@'));
-}
-
-/** A multi-line message (a config error lists one field per line) made terminal-safe line by line. */
-function lines(text: string): string {
-  return text.split('\n').map(ascii).join('\n');
-}
-
-/** Free text made terminal-safe: anything outside printable ASCII as \uXXXX. */
-function ascii(text: string): string {
-  return text.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
