@@ -8,7 +8,7 @@ import { buildAuditReport, type ReportOptions } from '../audit/report.ts';
 import { renderReportJson, renderReportMarkdown } from '../audit/report-render.ts';
 import { loadConfig, type Config } from '../config.ts';
 import { parseDuration } from '../duration.ts';
-import { loadPolicies } from '../policy/load/load.ts';
+import { loadPolicies } from '../policy/index.ts';
 import { configFileOf, pickStoreUrl, withStore, type AuditCommandIo, type AuditFlags } from './audit-store.ts';
 import { ascii, asciiLines } from './terminal-text.ts';
 import { UsageError } from './usage-error.ts';

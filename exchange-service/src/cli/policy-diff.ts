@@ -15,11 +15,10 @@
 import { isAbsolute, posix, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.ts';
-import { diffPolicySets, type DiffSide } from '../policy/tools/diff.ts';
-import { renderDiffMarkdown } from '../policy/tools/diff-markdown.ts';
-import { GitRevisionError, repositoryRoot, resolveCommit, snapshotFolder, type FolderSnapshot } from '../policy/tools/git-revision.ts';
-import { lintPolicies } from '../policy/tools/lint.ts';
-import { PolicyLoadError, type LoadPoliciesOptions } from '../policy/load/load.ts';
+import {
+  diffPolicySets, GitRevisionError, lintPolicies, PolicyLoadError, renderDiffMarkdown, repositoryRoot, resolveCommit, snapshotFolder,
+  type DiffSide, type FolderSnapshot, type LoadPoliciesOptions,
+} from '../policy/index.ts';
 import type { CliIo } from './io.ts';
 import { UsageError } from './usage-error.ts';
 

@@ -17,10 +17,10 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.ts';
 import { LatchkeyError } from '../errors.ts';
 import { parseCompactJwt } from '../oidc/compact-jwt.ts';
-import { explainClaims, ttlText, type ExplainOptions, type Explanation, type PolicyExplanation } from '../policy/tools/explain.ts';
-import { showValue, type ConditionResult } from '../policy/model/evaluate.ts';
-import { formatProblem, loadPolicies, PolicyLoadError, type LoadPoliciesOptions } from '../policy/load/load.ts';
-import type { CompiledPolicy } from '../policy/model/compile.ts';
+import {
+  explainClaims, formatProblem, loadPolicies, PolicyLoadError, showValue, ttlText,
+  type CompiledPolicy, type ConditionResult, type ExplainOptions, type Explanation, type LoadPoliciesOptions, type PolicyExplanation,
+} from '../policy/index.ts';
 import type { CliIo } from './io.ts';
 import { UsageError } from './usage-error.ts';
 

@@ -6,10 +6,10 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.ts';
-import { PolicyLoadError, type LoadPoliciesOptions } from '../policy/load/load.ts';
-import { lintPolicies } from '../policy/tools/lint.ts';
-import { checkExitCode, formatCheckReport, type CheckFormat, type CheckReport } from '../policy/tools/lint-report.ts';
-import { policyJsonSchema } from '../policy/model/schema.ts';
+import {
+  checkExitCode, formatCheckReport, lintPolicies, PolicyLoadError, policyJsonSchema,
+  type CheckFormat, type CheckReport, type LoadPoliciesOptions,
+} from '../policy/index.ts';
 import type { CliIo } from './io.ts';
 import { runDiff } from './policy-diff.ts';
 import { runExplain } from './policy-explain.ts';

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, IssuerConfig, isLoopbackHost, loadConfig, type Config } from '../config.ts';
-import { PolicyLoadError } from '../policy/load/load.ts';
+import { PolicyLoadError } from '../policy/index.ts';
 import { coalescingStream, createLogger } from '../log.ts';
 import { startServer } from '../server.ts';
 import { devIssuerUrl } from '../dev/issuer.ts';
