@@ -4,11 +4,11 @@
  * printable ASCII is written as \uXXXX.
  */
 
-const escape = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+const escapeChar = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 
 /** Free text (messages, arguments) made terminal-safe: anything outside printable ASCII as \uXXXX. */
 export function ascii(text: string): string {
-  return text.replace(/[^\x20-\x7e]/g, escape);
+  return text.replace(/[^\x20-\x7e]/g, escapeChar);
 }
 
 /** A multi-line message (a config error lists one field per line) made terminal-safe line by line. */
