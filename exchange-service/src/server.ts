@@ -13,7 +13,7 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { createRateLimiter } from './decisions/rate-limit.ts';
 import { createLogger, type Logger } from './log.ts';
 import { openStore, storeOptionsFromConfig } from './store/open.ts';
-import type { RequestCounters, Store } from './store/store.ts';
+import type { Store } from './store/store.ts';
 import { createTokenVerifier, type TokenVerifier } from './oidc/verify.ts';
 import { loadSigningKeys, type SigningKey, type SigningKeyRing } from './jws/signing-keys.ts';
 import { createTokenMinter } from './grants/token.ts';
@@ -32,7 +32,7 @@ export interface ServerOptions {
   /** Where audit records go when `audit.stdout` is on. */
   auditStream?: Pick<NodeJS.WritableStream, 'write'>;
   now?: () => number;
-  /** Wraps the opened store (fault injection in tests; instrumentation). */
+  /** Wraps the opened store (fault injection in tests; instrumentation); the wrapper's request counters are the ones counted in. */
   wrapStore?: (store: Store) => Store;
 }
 
@@ -64,7 +64,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const verifier = createVerifier(config, { logger, now, metrics, devKey });
     undo.push(() => verifier.close());
     const auditStream = options.auditStream ?? process.stdout;
-    const app = createServiceApp(config, { logger, now, metrics, store, counters: countersOf(store, opened), verifier, signing, policies, devKey, auditStream });
+    const app = createServiceApp(config, { logger, now, metrics, store, verifier, signing, policies, devKey, auditStream });
     const purge = startReplayPurge({ store, now, logger });
     undo.push(() => purge.stop());
     const checkpoints = startAuditCheckpoints({
@@ -120,7 +120,6 @@ interface ServiceParts {
   now: () => number;
   metrics: Metrics;
   store: Store;
-  counters: RequestCounters;
   verifier: TokenVerifier;
   signing: SigningKeyRing;
   policies: PolicyHolder;
@@ -130,7 +129,7 @@ interface ServiceParts {
 
 /** The minters, the exchange and the app with every route (the dev issuers' under `--dev`). */
 function createServiceApp(config: Config, parts: ServiceParts): ReturnType<typeof createApp> {
-  const { logger, now, metrics, store, counters, verifier, signing, policies, devKey, auditStream } = parts;
+  const { logger, now, metrics, store, verifier, signing, policies, devKey, auditStream } = parts;
   const minters = new Map<string, Minter>([
     ['token', createTokenMinter({ issuer: config.public_url, signingKey: () => signing.active })],
     ['aws', createAwsMinter({ region: config.aws.region, endpoint: config.aws.endpoint, logger })],
@@ -142,8 +141,8 @@ function createServiceApp(config: Config, parts: ServiceParts): ReturnType<typeo
     explainDenials: config.explain_denials,
     trustedOwners: config.trust.owners,
     // Counted in the store (shared between replicas on PostgreSQL).
-    repositoryLimiter: createRateLimiter({ limit: config.limits.per_repository_per_minute, counters, now }),
-    clientIpLimiter: createRateLimiter({ limit: config.limits.per_client_ip_per_minute, counters, now }),
+    repositoryLimiter: createRateLimiter({ limit: config.limits.per_repository_per_minute, counters: store, now }),
+    clientIpLimiter: createRateLimiter({ limit: config.limits.per_client_ip_per_minute, counters: store, now }),
     onAudit: config.audit.stdout ? (record) => auditStream.write(`${JSON.stringify(record)}\n`) : undefined,
   });
   const onGrantAudit = config.audit.stdout ? (record: object) => auditStream.write(`${JSON.stringify(record)}\n`) : undefined;
@@ -183,9 +182,4 @@ function startReplayPurge(deps: { store: Store; now: () => number; logger: Logge
   }, deps.intervalMs ?? 60_000);
   timer.unref();
   return { stop: () => clearInterval(timer) };
-}
-
-/** The wrapped store's request counters when it has its own (fault-injecting tests), else the opened store's. */
-function countersOf(store: Store, opened: RequestCounters): RequestCounters {
-  return 'countRequests' in store && 'peekRequests' in store ? (store as Store & RequestCounters) : opened;
 }

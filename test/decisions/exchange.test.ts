@@ -24,6 +24,8 @@ function faultyStore(inner: Store, state: { down: boolean }): Store {
     markUsed: (...args) => guard(() => inner.markUsed(...args)),
     readAudit: (options) => inner.readAudit(options),
     purgeExpired: (now) => inner.purgeExpired(now),
+    countRequests: (...args) => inner.countRequests(...args),
+    peekRequests: (...args) => inner.peekRequests(...args),
     ping: () => guard(() => inner.ping()),
     close: () => inner.close(),
   };

@@ -27,6 +27,7 @@ export interface FaultyStore {
 
 const METHODS: readonly StoreMethod[] = [
   'appendAudit', 'commitGrant', 'commitSignedGrant', 'isReplayed', 'getGrant', 'findGrantByCredential', 'markRevoked', 'markUsed', 'readAudit', 'purgeExpired', 'ping', 'close',
+  'countRequests', 'peekRequests',
 ];
 
 /** Creates a switchboard with no faults set. */

@@ -55,7 +55,8 @@ export interface SignedGrant {
   credential: string;
 }
 
-export interface Store {
+/** Every engine's store, and every wrapper of one (fault injection, instrumentation), provides all of it, request counters included. */
+export interface Store extends RequestCounters {
   readonly engine: 'sqlite' | 'postgres';
   /** Appends one record (denials, failures, revokes, introspections); resolves after it is durably committed. */
   appendAudit(body: AuditRecordBody): Promise<StoredAuditRecord>;
@@ -116,8 +117,8 @@ export interface RequestCounters {
   peekRequests(key: string, windowStartSeconds: number): Promise<number>;
 }
 
-/** What openStore returns: the store and its request counters. */
-export type OpenedStore = Store & RequestCounters;
+/** What openStore returns: a store, its request counters included. */
+export type OpenedStore = Store;
 
 /** The subject token's issuer+jti was already exchanged (SPEC §3 `token_replayed`). */
 export class ReplayError extends Error {
