@@ -55,7 +55,7 @@ function pack(bodies: Buffer[]): MintedBatch {
   const offsets = new Uint32Array(bodies.length + 1);
   for (let i = 0; i < bodies.length; i++) offsets[i + 1] = (offsets[i] ?? 0) + (bodies[i]?.length ?? 0);
   const bytes = new Uint8Array(offsets[bodies.length] ?? 0);
-  bodies.forEach((body, i) => bytes.set(body, offsets[i]));
+  for (const [i, body] of bodies.entries()) bytes.set(body, offsets[i]);
   return { bytes, offsets };
 }
 

@@ -106,7 +106,7 @@ describe('the Action with an aws grant', () => {
     const records = svc.audit.map((line) => JSON.parse(line) as Record<string, unknown>);
     const revoke = records.find((r) => r.event === 'revoke' && (r.grant as { id?: string } | null)?.id === main.outputs['grant-id']);
     assert.equal(revoke?.outcome, 'revoked');
-    assert.equal((revoke?.grant as { kind?: string }).kind, 'aws');
+    assert.equal((revoke?.grant as { kind?: string } | undefined)?.kind, 'aws');
     assert.match(post.summary, /\*\*Revoked\*\*/);
   });
 });

@@ -111,6 +111,7 @@ describe('canonicalize: refuses what is not I-JSON', () => {
     { name: 'Infinity', input: [Number.POSITIVE_INFINITY] },
     { name: '-Infinity', input: Number.NEGATIVE_INFINITY },
     { name: 'undefined in an array', input: [1, undefined] },
+    // biome-ignore lint/suspicious/noSparseArray: the hole is the case under test
     { name: 'hole in an array', input: [1, , 2] },
     { name: 'undefined at top level', input: undefined },
     { name: 'function', input: { f: () => 1 } },

@@ -75,7 +75,7 @@ export function assumeRoleForm(call: ExpectedCall): Record<string, string> {
   };
   if (call.sourceIdentity !== undefined) form.SourceIdentity = call.sourceIdentity;
   if (call.policy !== undefined) form.Policy = call.policy;
-  (call.policyArns ?? []).forEach((arn, i) => (form[`PolicyArns.member.${i + 1}.arn`] = arn));
+  for (const [i, arn] of (call.policyArns ?? []).entries()) form[`PolicyArns.member.${i + 1}.arn`] = arn;
   call.tags.forEach(([key, value], i) => {
     form[`Tags.member.${i + 1}.Key`] = key;
     form[`Tags.member.${i + 1}.Value`] = value;

@@ -77,7 +77,7 @@ describe('checkAwsGrant: STS limits as load problems', () => {
     it(`${name} → ${problems.length === 0 ? 'no problem' : `${problems.length} problem(s)`}`, () => {
       const found = checkAwsGrant({ role_arn: ROLE, ...grant }, ttl ?? TTL);
       assert.equal(found.length, problems.length, `problems: ${JSON.stringify(found)}`);
-      problems.forEach((pattern, i) => assert.match(found[i] ?? '', pattern));
+      for (const [i, pattern] of problems.entries()) assert.match(found[i] ?? '', pattern);
     });
   }
 });

@@ -63,8 +63,8 @@ describe('POST /introspect', () => {
     assert.equal(record?.reason, null);
     assert.equal(record?.policy, 'webapp/read');
     assert.equal(record?.repository, 'acme/webapp');
-    assert.equal((record?.grant as Record<string, unknown>).id, grantId);
-    assert.deepEqual((record?.grant as Record<string, unknown>).scope, ['artifacts:read']);
+    assert.equal((record?.grant as Record<string, unknown> | undefined)?.id, grantId);
+    assert.deepEqual((record?.grant as Record<string, unknown> | undefined)?.scope, ['artifacts:read']);
     assert.ok(!JSON.stringify(record).includes(accessToken));
   });
 
