@@ -75,8 +75,13 @@ export async function prepareAction(dir: string): Promise<ActionSteps> {
 /** What every step gets from the runner itself. */
 function runnerEnvironment(dir: string): Record<string, string> {
   return {
-    PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, CI: 'true', GITHUB_ACTIONS: 'true',
-    GITHUB_WORKSPACE: dir, RUNNER_TEMP: dir, RUNNER_OS: 'Linux',
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: dir,
+    CI: 'true',
+    GITHUB_ACTIONS: 'true',
+    GITHUB_WORKSPACE: dir,
+    RUNNER_TEMP: dir,
+    RUNNER_OS: 'Linux',
   };
 }
 
@@ -86,7 +91,11 @@ function inputVariables(inputs: Record<string, string>): Record<string, string> 
 }
 
 /** Runs `node file`, timing spawn → exit; kills it after 30 s. */
-function timeNode(file: string, env: Record<string, string>, cwd: string): Promise<{ exitCode: number | null; wallMs: number; stdout: string; stderr: string }> {
+function timeNode(
+  file: string,
+  env: Record<string, string>,
+  cwd: string,
+): Promise<{ exitCode: number | null; wallMs: number; stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
     const started = performance.now();
     const child = spawn(process.execPath, [file], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });

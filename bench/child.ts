@@ -51,7 +51,10 @@ const TAIL_LINES = 40;
 export function latchkeyCommand(root: string): string[] {
   const bin = join(root, 'exchange-service/bin/latchkey.js');
   const shebang = readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '';
-  const words = shebang.replace(/^#!\S*\s*(-S\s+)?/, '').split(/\s+/).filter(Boolean);
+  const words = shebang
+    .replace(/^#!\S*\s*(-S\s+)?/, '')
+    .split(/\s+/)
+    .filter(Boolean);
   if (words[0] !== 'node') throw new Error(`${bin}: expected a "#!/usr/bin/env -S node …" line, found ${JSON.stringify(shebang)}`);
   return [...words.slice(1), bin];
 }
@@ -69,7 +72,9 @@ export async function spawnServer(options: SpawnServerOptions): Promise<ChildSer
     if (child.pid === undefined) throw new Error(`${options.name}: no pid`);
     const pid = child.pid;
     return {
-      pid, startupMs, listening,
+      pid,
+      startupMs,
+      listening,
       url: String(listening.url),
       memory: () => readMemory(pid),
       cpuSeconds: () => readCpuSeconds(pid),

@@ -72,7 +72,10 @@ async function runPhase(phase: Phase, options: BenchOptions, dir: string, cleanu
 
 /** Every load run of the results, named, for the failure check. */
 function allOutcomes(results: BenchResults): Array<[string, LoadOutcome | undefined]> {
-  const runs: Array<[string, LoadOutcome | undefined]> = [['hello warm-up', results.hello?.warmup], ['token warm-up', results.token?.warmup]];
+  const runs: Array<[string, LoadOutcome | undefined]> = [
+    ['hello warm-up', results.hello?.warmup],
+    ['token warm-up', results.token?.warmup],
+  ];
   for (const [connections, outcome] of results.hello?.points ?? []) runs.push([`hello-world, ${connections} connections`, outcome]);
   for (const [connections, point] of results.token?.points ?? []) runs.push([`token, ${connections} connections`, point.outcome]);
   for (const [connections, point] of results.aws?.points ?? []) runs.push([`aws, ${connections} connections`, point.outcome]);
@@ -110,7 +113,9 @@ async function main(): Promise<number> {
   try {
     console.log(describeMachine());
     console.log(`at start: ${describeLoadAverage()}`);
-    console.log(`phases: ${[...options.phases].join(', ')}; ${options.duration} s per load point after ${options.warmup} s warm-up${options.quick ? ' (--quick)' : ''}`);
+    console.log(
+      `phases: ${[...options.phases].join(', ')}; ${options.duration} s per load point after ${options.warmup} s warm-up${options.quick ? ' (--quick)' : ''}`,
+    );
     const results: BenchResults = {};
     let ran = true;
     for (const phase of PHASES) {

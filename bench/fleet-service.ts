@@ -46,10 +46,18 @@ export async function startFleetService(options: FleetServiceOptions): Promise<F
   const writing = performance.now();
   const policiesDir = writeFleet(options.dir, options.policies, options.grant);
   const fleetSeconds = (performance.now() - writing) / 1000;
-  const configFile = writeServiceConfig(options.dir, policiesDir, options.issuer.url, options.awsEndpoint === undefined ? {} : { awsEndpoint: options.awsEndpoint });
+  const configFile = writeServiceConfig(
+    options.dir,
+    policiesDir,
+    options.issuer.url,
+    options.awsEndpoint === undefined ? {} : { awsEndpoint: options.awsEndpoint },
+  );
   const profile = options.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir];
   const service = await spawnServer({
-    name: options.name, cwd: REPO_ROOT, env: childEnv({ aws: options.grant === 'aws' }), cleanup: options.cleanup,
+    name: options.name,
+    cwd: REPO_ROOT,
+    env: childEnv({ aws: options.grant === 'aws' }),
+    cleanup: options.cleanup,
     args: [...profile, ...latchkeyCommand(REPO_ROOT), 'serve', '--config', configFile],
   });
   const loaded = service.listening.policies;
@@ -57,7 +65,9 @@ export async function startFleetService(options: FleetServiceOptions): Promise<F
     await service.stop(3_000);
     throw new Error(`${options.name} loaded ${loaded} policies, expected ${options.policies}`);
   }
-  console.log(`  ${options.name}: ${formatCount(options.policies)} policies written in ${fleetSeconds.toFixed(1)} s; listening after ${formatCount(service.startupMs)} ms`);
+  console.log(
+    `  ${options.name}: ${formatCount(options.policies)} policies written in ${fleetSeconds.toFixed(1)} s; listening after ${formatCount(service.startupMs)} ms`,
+  );
   return { service, fleetSeconds };
 }
 
@@ -109,8 +119,13 @@ export function createExchangeDriver(options: ExchangeDriverOptions): ExchangeDr
   const pools: TokenPool[] = [];
   const mint = async (count: number): Promise<TokenPool> => {
     const { pool, seconds } = await mintTokens({
-      issuer: options.issuer, audience: SERVICE_AUDIENCE, count, offset: next, policyCount: options.policies,
-      lifetime: 900, threads: availableParallelism(),
+      issuer: options.issuer,
+      audience: SERVICE_AUDIENCE,
+      count,
+      offset: next,
+      policyCount: options.policies,
+      lifetime: 900,
+      threads: availableParallelism(),
     });
     next += count;
     minting += seconds;
@@ -197,9 +212,12 @@ export async function runLoadPoints(
   const points = new Map<number, ExchangePoint>();
   for (const connections of pointOrder(options.connections, ISSUE2_CONNECTIONS)) {
     const point = await driver.point(connections, options.duration);
-    console.log(`  ${options.label}: ${connections} conn for ${options.duration} s: ${formatCount(rateOf(point.outcome))}/s, p50 ${point.outcome.p50.toFixed(2)} ms, p99 ${point.outcome.p99.toFixed(2)} ms (${describeCores(point.cores)})`);
+    console.log(
+      `  ${options.label}: ${connections} conn for ${options.duration} s: ${formatCount(rateOf(point.outcome))}/s, p50 ${point.outcome.p50.toFixed(2)} ms, p99 ${point.outcome.p99.toFixed(2)} ms (${describeCores(point.cores)})`,
+    );
     console.log(`    service threads, CPU per exchange: ${describeThreads(point)}`);
-    if (point.outcome.exhaustedAt !== undefined) console.log(`    note: the ${formatCount(point.minted)} tokens ran out after ${point.outcome.exhaustedAt.toFixed(1)} s; the rate uses that window`);
+    if (point.outcome.exhaustedAt !== undefined)
+      console.log(`    note: the ${formatCount(point.minted)} tokens ran out after ${point.outcome.exhaustedAt.toFixed(1)} s; the rate uses that window`);
     afterPoint(point);
     points.set(connections, point);
   }

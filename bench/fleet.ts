@@ -39,12 +39,13 @@ const AWS_ACCOUNT = '123456789012';
  */
 export function policyText(index: number, grant: FleetGrant = 'token'): string {
   const { repository, repositoryId } = fleetEntry(index);
-  const extra = [
-    ['  ref: refs/heads/main', '  event_name: [push, workflow_dispatch]'],
-    ['  ref: [refs/heads/main, "refs/heads/release/*"]'],
-    [`  workflow_ref: "${repository}/.github/workflows/*.yml@refs/heads/main"`],
-    ['  ref: refs/heads/main', '  environment: production'],
-  ][index % 4] ?? [];
+  const extra =
+    [
+      ['  ref: refs/heads/main', '  event_name: [push, workflow_dispatch]'],
+      ['  ref: [refs/heads/main, "refs/heads/release/*"]'],
+      [`  workflow_ref: "${repository}/.github/workflows/*.yml@refs/heads/main"`],
+      ['  ref: refs/heads/main', '  environment: production'],
+    ][index % 4] ?? [];
   return [
     'version: 1',
     `description: Bench policy ${index}.`,
@@ -61,11 +62,7 @@ export function policyText(index: number, grant: FleetGrant = 'token'): string {
 }
 
 function tokenGrant(): string[] {
-  return [
-    'ttl: { default: 10m, max: 30m }',
-    'grant:',
-    `  token: { audience: https://artifacts.acme.internal, scope: ["artifacts:read", "artifacts:write"] }`,
-  ];
+  return ['ttl: { default: 10m, max: 30m }', 'grant:', `  token: { audience: https://artifacts.acme.internal, scope: ["artifacts:read", "artifacts:write"] }`];
 }
 
 /** An STS session in the app's own role, narrowed to its bucket (STS sessions last 15 minutes at least). */
@@ -98,17 +95,49 @@ function gcd(a: number, b: number): number {
 }
 
 /** GitHub Actions-shaped claims for a token that satisfies policy `index`. */
-export function tokenClaims(options: { issuer: string; audience: string; index: number; runId: number; jti: string; sha: string; iat: number; exp: number }): Record<string, unknown> {
+export function tokenClaims(options: {
+  issuer: string;
+  audience: string;
+  index: number;
+  runId: number;
+  jti: string;
+  sha: string;
+  iat: number;
+  exp: number;
+}): Record<string, unknown> {
   const { repository, repositoryId } = fleetEntry(options.index);
   const workflowRef = `${repository}/.github/workflows/deploy.yml@refs/heads/main`;
   return {
-    jti: options.jti, sub: `repo:${repository}:environment:production`, aud: options.audience,
-    ref: 'refs/heads/main', sha: options.sha, repository, repository_owner: OWNER, repository_owner_id: OWNER_ID,
-    run_id: String(options.runId), run_number: '1', run_attempt: '1', repository_visibility: 'private',
-    repository_id: repositoryId, actor_id: '583231', actor: 'octocat', workflow: 'deploy',
-    head_ref: '', base_ref: '', event_name: 'push', ref_protected: 'true', ref_type: 'branch',
-    workflow_ref: workflowRef, workflow_sha: options.sha, job_workflow_ref: workflowRef, job_workflow_sha: options.sha,
-    environment: 'production', runner_environment: 'github-hosted',
-    iss: options.issuer, nbf: options.iat, iat: options.iat, exp: options.exp,
+    jti: options.jti,
+    sub: `repo:${repository}:environment:production`,
+    aud: options.audience,
+    ref: 'refs/heads/main',
+    sha: options.sha,
+    repository,
+    repository_owner: OWNER,
+    repository_owner_id: OWNER_ID,
+    run_id: String(options.runId),
+    run_number: '1',
+    run_attempt: '1',
+    repository_visibility: 'private',
+    repository_id: repositoryId,
+    actor_id: '583231',
+    actor: 'octocat',
+    workflow: 'deploy',
+    head_ref: '',
+    base_ref: '',
+    event_name: 'push',
+    ref_protected: 'true',
+    ref_type: 'branch',
+    workflow_ref: workflowRef,
+    workflow_sha: options.sha,
+    job_workflow_ref: workflowRef,
+    job_workflow_sha: options.sha,
+    environment: 'production',
+    runner_environment: 'github-hosted',
+    iss: options.issuer,
+    nbf: options.iat,
+    iat: options.iat,
+    exp: options.exp,
   };
 }

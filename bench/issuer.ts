@@ -53,9 +53,14 @@ export async function startBenchIssuer(options: BenchIssuerOptions = {}): Promis
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const kid = randomUUID();
   const state: IssuerState = {
-    url: '', kid, privateKey, runtimeToken: randomBytes(24).toString('hex'), policyIndex: options.actionsPolicyIndex ?? 0,
+    url: '',
+    kid,
+    privateKey,
+    runtimeToken: randomBytes(24).toString('hex'),
+    policyIndex: options.actionsPolicyIndex ?? 0,
     jwks: JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' }] }),
-    jwksServed: 0, actionsServed: 0,
+    jwksServed: 0,
+    actionsServed: 0,
   };
   const server: Server = createServer((req, res) => route(state, req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -96,8 +101,14 @@ function route(state: IssuerState, req: IncomingMessage, res: ServerResponse): v
 function signActionsToken(state: IssuerState, audience: string): string {
   const iat = Math.floor(Date.now() / 1000);
   const claims = tokenClaims({
-    issuer: state.url, audience, index: state.policyIndex, runId: 8_000_000_000 + state.actionsServed,
-    jti: randomUUID(), sha: randomBytes(20).toString('hex'), iat, exp: iat + 300,
+    issuer: state.url,
+    audience,
+    index: state.policyIndex,
+    runId: 8_000_000_000 + state.actionsServed,
+    jti: randomUUID(),
+    sha: randomBytes(20).toString('hex'),
+    iat,
+    exp: iat + 300,
   });
   const encode = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
   const input = `${encode({ alg: 'RS256', typ: 'JWT', kid: state.kid })}.${encode(claims)}`;

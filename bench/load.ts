@@ -85,7 +85,15 @@ function summarise(result: DriveResult, failures: Map<string, number>, ok: numbe
   for (const [what, n] of result.errors) count(failures, what, n);
   const { latency } = result;
   const ms = (percentile: number): number => (latency.count === 0 ? Number.NaN : latency.percentile(percentile) / 1000);
-  return { seconds: result.seconds, ok, failures, p50: ms(50), p99: ms(99), latency, ...(result.exhaustedAt !== undefined ? { exhaustedAt: result.exhaustedAt } : {}) };
+  return {
+    seconds: result.seconds,
+    ok,
+    failures,
+    p50: ms(50),
+    p99: ms(99),
+    latency,
+    ...(result.exhaustedAt !== undefined ? { exhaustedAt: result.exhaustedAt } : {}),
+  };
 }
 
 /** Several runs against the same server as one: windows and counts summed, latencies pooled. */
@@ -101,7 +109,10 @@ export function combineOutcomes(outcomes: readonly LoadOutcome[]): LoadOutcome {
   return {
     seconds: outcomes.reduce((sum, outcome) => sum + outcome.seconds, 0),
     ok: outcomes.reduce((sum, outcome) => sum + outcome.ok, 0),
-    failures, p50: ms(50), p99: ms(99), latency,
+    failures,
+    p50: ms(50),
+    p99: ms(99),
+    latency,
     ...(exhausted.length > 0 ? { exhaustedAt: exhausted[0]?.exhaustedAt } : {}),
   };
 }

@@ -40,8 +40,14 @@ function mint(job: MintJob): MintedBatch {
   for (let n = job.from; n < job.to; n++) {
     const index = targetOf(n, job.policyCount);
     const claims = tokenClaims({
-      issuer: job.issuer, audience: job.audience, index, runId: 9_000_000_000 + n,
-      jti: randomUUID(), sha: randomBytes(20).toString('hex'), iat, exp: iat + job.lifetime,
+      issuer: job.issuer,
+      audience: job.audience,
+      index,
+      runId: 9_000_000_000 + n,
+      jti: randomUUID(),
+      sha: randomBytes(20).toString('hex'),
+      iat,
+      exp: iat + job.lifetime,
     });
     const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
     const jwt = `${input}.${sign('sha256', Buffer.from(input), key).toString('base64url')}`;

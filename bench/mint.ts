@@ -37,9 +37,14 @@ export async function mintTokens(options: MintOptions): Promise<{ pool: TokenPoo
   const jobs: MintJob[] = [];
   for (let from = 0; from < options.count; from += share) {
     jobs.push({
-      privateKeyPem: options.issuer.privateKeyPem, kid: options.issuer.kid, issuer: options.issuer.url,
-      audience: options.audience, from: offset + from, to: offset + Math.min(options.count, from + share),
-      policyCount: options.policyCount, lifetime: options.lifetime,
+      privateKeyPem: options.issuer.privateKeyPem,
+      kid: options.issuer.kid,
+      issuer: options.issuer.url,
+      audience: options.audience,
+      from: offset + from,
+      to: offset + Math.min(options.count, from + share),
+      policyCount: options.policyCount,
+      lifetime: options.lifetime,
     });
   }
   const batches = await Promise.all(jobs.map(runWorker));

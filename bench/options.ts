@@ -82,7 +82,10 @@ export function parseBenchOptions(args: string[] = process.argv.slice(2)): Bench
 
 function parsePhases(only: string | undefined): ReadonlySet<Phase> {
   if (only === undefined) return new Set(DEFAULT_PHASES);
-  const names = only.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const names = only
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
   const unknown = names.filter((name) => !(PHASES as readonly string[]).includes(name));
   if (unknown.length > 0 || names.length === 0) throw new Error(`--only takes phases from ${PHASES.join(', ')}; got "${only}"`);
   return new Set(names as Phase[]);

@@ -34,7 +34,14 @@ export async function runActionPhase(options: BenchOptions, dir: string, cleanup
   const issuer = await startBenchIssuer({ actionsPolicyIndex: 0 });
   const unregister = cleanup.add('action issuer', issuer.close);
   try {
-    const { service } = await startFleetService({ name: 'action service', dir: join(dir, 'action-service'), policies: POLICIES, grant: 'token', issuer, cleanup });
+    const { service } = await startFleetService({
+      name: 'action service',
+      dir: join(dir, 'action-service'),
+      policies: POLICIES,
+      grant: 'token',
+      issuer,
+      cleanup,
+    });
     try {
       const steps = await prepareAction(join(dir, 'action-runner'));
       const inputs = { url: service.url, policy: fleetEntry(0).name, audience: SERVICE_AUDIENCE };
@@ -47,7 +54,8 @@ export async function runActionPhase(options: BenchOptions, dir: string, cleanup
         mainMs.push(main.wallMs);
         postMs.push(post.wallMs);
       }
-      const spread = (values: number[]): string => `median ${median(values).toFixed(0)} ms (${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)})`;
+      const spread = (values: number[]): string =>
+        `median ${median(values).toFixed(0)} ms (${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)})`;
       console.log(`  ${options.actionRuns} runs: main step ${spread(mainMs)}, post step ${spread(postMs)}; ${issuer.actionsTokenRequests()} ID tokens served`);
       return { runs: options.actionRuns, mainMs, postMs, bundleBytes };
     } finally {

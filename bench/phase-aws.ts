@@ -31,9 +31,21 @@ export async function runAwsPhase(options: BenchOptions, dir: string, cleanup: C
   const unregister = cleanup.add('aws issuer', issuer.close);
   try {
     const { service } = await startFleetService({
-      name: 'aws service', dir: join(dir, 'aws'), policies: options.policies, grant: 'aws', issuer, cleanup, awsEndpoint: sts.url,
+      name: 'aws service',
+      dir: join(dir, 'aws'),
+      policies: options.policies,
+      grant: 'aws',
+      issuer,
+      cleanup,
+      awsEndpoint: sts.url,
     });
-    const driver = createExchangeDriver({ service, issuer, policies: options.policies, tokens: options.tokens, watch: [{ name: 'sts', cpuSeconds: () => sts.cpuSeconds() }] });
+    const driver = createExchangeDriver({
+      service,
+      issuer,
+      policies: options.policies,
+      tokens: options.tokens,
+      watch: [{ name: 'sts', cpuSeconds: () => sts.cpuSeconds() }],
+    });
     const { points } = await runLoadPoints(driver, { ...options, label: 'aws' });
     await service.stop();
     return { policies: options.policies, startupMs: service.startupMs, points, stsIssued: await stopSts(sts), mintSeconds: driver.mintSeconds() };

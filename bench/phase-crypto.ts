@@ -49,9 +49,12 @@ export async function runCryptoPhase(options: BenchOptions): Promise<CryptoResul
   const signMicros = timeSync(() => signOnce(material), seconds);
   await timePool(material, 0.2);
   const pool = await timePool(material, seconds);
-  console.log(`  one thread: RS256 verify ${verifyMicros.toFixed(1)} µs, ES256 sign ${signMicros.toFixed(1)} µs; thread pool: ${formatCount(pool.pairsPerSecond)} pairs/s on ${pool.cores.toFixed(2)} cores`);
+  console.log(
+    `  one thread: RS256 verify ${verifyMicros.toFixed(1)} µs, ES256 sign ${signMicros.toFixed(1)} µs; thread pool: ${formatCount(pool.pairsPerSecond)} pairs/s on ${pool.cores.toFixed(2)} cores`,
+  );
   return {
-    verifyMicros, signMicros,
+    verifyMicros,
+    signMicros,
     pairsPerSecondOneThread: 1e6 / (verifyMicros + signMicros),
     pairsPerSecondPool: pool.pairsPerSecond,
     poolCores: pool.cores,
@@ -64,12 +67,33 @@ function createMaterial(): Material {
   const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const encode = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
   const iat = Math.floor(Date.now() / 1000);
-  const claims = tokenClaims({ issuer: 'https://token.actions.githubusercontent.com', audience: 'https://latchkey.bench.internal', index: 1, runId: 1, jti: randomUUID(), sha: randomBytes(20).toString('hex'), iat, exp: iat + 300 });
+  const claims = tokenClaims({
+    issuer: 'https://token.actions.githubusercontent.com',
+    audience: 'https://latchkey.bench.internal',
+    index: 1,
+    runId: 1,
+    jti: randomUUID(),
+    sha: randomBytes(20).toString('hex'),
+    iat,
+    exp: iat + 300,
+  });
   const subjectInput = Buffer.from(`${encode({ alg: 'RS256', typ: 'JWT', kid: 'bench' })}.${encode(claims)}`);
   const access = {
-    iss: 'https://latchkey.bench.internal', sub: claims.sub, aud: 'https://artifacts.acme.internal', exp: iat + 600, iat, jti: randomUUID(),
-    client_id: 'team-01/app-00001', scope: 'artifacts:read artifacts:write', repository: claims.repository, repository_id: claims.repository_id,
-    ref: claims.ref, workflow_ref: claims.workflow_ref, run_id: claims.run_id, actor: claims.actor, environment: claims.environment,
+    iss: 'https://latchkey.bench.internal',
+    sub: claims.sub,
+    aud: 'https://artifacts.acme.internal',
+    exp: iat + 600,
+    iat,
+    jti: randomUUID(),
+    client_id: 'team-01/app-00001',
+    scope: 'artifacts:read artifacts:write',
+    repository: claims.repository,
+    repository_id: claims.repository_id,
+    ref: claims.ref,
+    workflow_ref: claims.workflow_ref,
+    run_id: claims.run_id,
+    actor: claims.actor,
+    environment: claims.environment,
   };
   const accessInput = Buffer.from(`${encode({ typ: 'at+jwt', alg: 'ES256', kid: 'bench' })}.${encode(access)}`);
   return { rsaPublic: rsa.publicKey, ecPrivate: ec.privateKey, subjectInput, subjectSignature: sign('sha256', subjectInput, rsa.privateKey), accessInput };
@@ -106,7 +130,9 @@ async function timePool(material: Material, seconds: number): Promise<{ pairsPer
   const chain = async (): Promise<void> => {
     while (performance.now() < until) {
       const valid = await new Promise<boolean>((resolve, reject) => {
-        verify('sha256', material.subjectInput, material.rsaPublic, material.subjectSignature, (error, result) => (error === null ? resolve(result) : reject(error)));
+        verify('sha256', material.subjectInput, material.rsaPublic, material.subjectSignature, (error, result) =>
+          error === null ? resolve(result) : reject(error),
+        );
       });
       if (!valid) throw new Error('RS256 signature did not verify');
       const der = await new Promise<Buffer>((resolve, reject) => {

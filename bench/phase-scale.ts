@@ -73,12 +73,24 @@ function summarise(entry: Running): ScalePoint {
   // Cores are rates: pool them weighted by each run's window.
   const pooled = (pick: (run: ExchangePoint) => Map<string, number>): Map<string, number> => {
     const total = new Map<string, number>();
-    for (const run of entry.runs) for (const [name, value] of pick(run)) total.set(name, (total.get(name) ?? 0) + (value * run.outcome.seconds) / outcome.seconds);
+    for (const run of entry.runs)
+      for (const [name, value] of pick(run)) total.set(name, (total.get(name) ?? 0) + (value * run.outcome.seconds) / outcome.seconds);
     return total;
   };
-  console.log(`  ${formatCount(entry.policies)} policies: ${formatCount(rateOf(outcome))}/s, p50 ${outcome.p50.toFixed(2)} ms, p99 ${outcome.p99.toFixed(2)} ms over ${outcome.seconds.toFixed(1)} s`);
+  console.log(
+    `  ${formatCount(entry.policies)} policies: ${formatCount(rateOf(outcome))}/s, p50 ${outcome.p50.toFixed(2)} ms, p99 ${outcome.p99.toFixed(2)} ms over ${outcome.seconds.toFixed(1)} s`,
+  );
   return {
-    policies: entry.policies, fleetSeconds: entry.fleetSeconds, loadMs: entry.service.startupMs, loaded: entry.loaded,
-    point: { connections: ISSUE2_CONNECTIONS, outcome, cores: pooled((run) => run.cores), serviceThreads: pooled((run) => run.serviceThreads), minted: entry.runs.reduce((sum, run) => sum + run.minted, 0) },
+    policies: entry.policies,
+    fleetSeconds: entry.fleetSeconds,
+    loadMs: entry.service.startupMs,
+    loaded: entry.loaded,
+    point: {
+      connections: ISSUE2_CONNECTIONS,
+      outcome,
+      cores: pooled((run) => run.cores),
+      serviceThreads: pooled((run) => run.serviceThreads),
+      minted: entry.runs.reduce((sum, run) => sum + run.minted, 0),
+    },
   };
 }

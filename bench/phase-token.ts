@@ -35,7 +35,13 @@ export async function runTokenPhase(options: BenchOptions, dir: string, cleanup:
   const unregister = cleanup.add('token issuer', issuer.close);
   try {
     const { service } = await startFleetService({
-      name: 'token service', dir: join(dir, 'token'), policies: options.policies, grant: 'token', issuer, cleanup, cpuProfDir: options.cpuProfDir,
+      name: 'token service',
+      dir: join(dir, 'token'),
+      policies: options.policies,
+      grant: 'token',
+      issuer,
+      cleanup,
+      cpuProfDir: options.cpuProfDir,
     });
     const afterStartup = service.memory();
     const driver = createExchangeDriver({ service, issuer, policies: options.policies, tokens: options.tokens });
@@ -48,8 +54,16 @@ export async function runTokenPhase(options: BenchOptions, dir: string, cleanup:
     if (code !== 0) console.log(`  note: the token service exited with ${code === null ? 'a signal (killed after the grace period)' : `code ${code}`}`);
     if (options.cpuProfDir !== undefined) console.log(`  CPU profile written to ${options.cpuProfDir} (the main thread's file has the lowest thread id)`);
     return {
-      policies: options.policies, startupMs: service.startupMs, afterStartup, afterIssue2, metrics, warmup, points,
-      mintSeconds: driver.mintSeconds(), tokensSent: driver.sent(), jwksRequests: issuer.jwksRequests(),
+      policies: options.policies,
+      startupMs: service.startupMs,
+      afterStartup,
+      afterIssue2,
+      metrics,
+      warmup,
+      points,
+      mintSeconds: driver.mintSeconds(),
+      tokensSent: driver.sent(),
+      jwksRequests: issuer.jwksRequests(),
     };
   } finally {
     await issuer.close();

@@ -125,7 +125,15 @@ function configWithStore(baseConfig: string, storeUrl: string, name: string): st
 async function measure(name: string, configFile: string, replicas: number, options: Options, pool: TokenPool, cleanup: Cleanup): Promise<ModeResult> {
   const servers: ChildServer[] = [];
   for (let index = 0; index < replicas; index++) {
-    servers.push(await spawnServer({ name: `${name} replica ${index + 1}`, cwd: ROOT, env: childEnv(), cleanup, args: [...latchkeyCommand(ROOT), 'serve', '--config', configFile] }));
+    servers.push(
+      await spawnServer({
+        name: `${name} replica ${index + 1}`,
+        cwd: ROOT,
+        env: childEnv(),
+        cleanup,
+        args: [...latchkeyCommand(ROOT), 'serve', '--config', configFile],
+      }),
+    );
   }
   const share = Math.max(1, Math.floor(options.connections / replicas));
   const drive = (duration: number): Promise<LoadOutcome[]> =>
@@ -164,8 +172,12 @@ async function main(): Promise<number> {
     const count = 3 * (options.duration + 1) * TOKENS_PER_SECOND;
     console.log(`pre-minting ${formatCount(count)} RS256 tokens…`);
     const { pool } = await mintTokens({
-      issuer, audience: SERVICE_AUDIENCE, count, policyCount: options.policies,
-      lifetime: 1800, threads: availableParallelism(),
+      issuer,
+      audience: SERVICE_AUDIENCE,
+      count,
+      policyCount: options.policies,
+      lifetime: 1800,
+      threads: availableParallelism(),
     });
     const results: ModeResult[] = [];
     results.push(await measure('SQLite', baseConfig, 1, options, pool, cleanup));
@@ -182,12 +194,20 @@ function report(results: ModeResult[], options: Options): number {
   if (sqlite === undefined || one === undefined || two === undefined) throw new Error('a mode did not run');
   console.log(`\nresults (${formatCount(options.policies)} policies, ${options.connections} connections in all, ${options.duration} s each, durable audit)`);
   console.log('  store                     replicas   exchanges/s   p50        p99        vs SQLite');
-  for (const [result, replicas] of [[sqlite, 1], [one, 1], [two, 2]] as const) {
+  for (const [result, replicas] of [
+    [sqlite, 1],
+    [one, 1],
+    [two, 2],
+  ] as const) {
     const share = `${((100 * result.rate) / sqlite.rate).toFixed(0)} %`;
-    console.log(`  ${result.name.padEnd(26)}${String(replicas).padEnd(11)}${formatCount(result.rate).padStart(11)}   ${`${result.p50.toFixed(1)} ms`.padEnd(11)}${`${result.p99.toFixed(1)} ms`.padEnd(11)}${share}`);
+    console.log(
+      `  ${result.name.padEnd(26)}${String(replicas).padEnd(11)}${formatCount(result.rate).padStart(11)}   ${`${result.p50.toFixed(1)} ms`.padEnd(11)}${`${result.p99.toFixed(1)} ms`.padEnd(11)}${share}`,
+    );
   }
   const pass = one.rate >= POSTGRES_FLOOR * sqlite.rate;
-  console.log(`  floor: one replica on PostgreSQL ≥ ${POSTGRES_FLOOR * 100} % of SQLite: ${((100 * one.rate) / sqlite.rate).toFixed(0)} % ${pass ? 'PASS' : 'FAIL'}`);
+  console.log(
+    `  floor: one replica on PostgreSQL ≥ ${POSTGRES_FLOOR * 100} % of SQLite: ${((100 * one.rate) / sqlite.rate).toFixed(0)} % ${pass ? 'PASS' : 'FAIL'}`,
+  );
   console.log(`load average at end: ${describeLoadAverage()}`);
   let clean = true;
   for (const result of results) {

@@ -78,4 +78,9 @@ const all = [...byArea.values()].reduce((sum, us) => sum + us, 0);
 const length = (sampleTimes(profile).at(-1) ?? 0) / 1e6;
 console.log(`${file}: ${length.toFixed(1)} s profiled, ${(all / 1e6).toFixed(1)} s in the window [${values.from}, ${values.to}) s`);
 printTop('self time by area', byArea, all, top);
-printTop('self time by function', selfTime(profile, (n) => `${n.callFrame.functionName || '(anonymous)'}  ${shortUrl(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`, window), all, top);
+printTop(
+  'self time by function',
+  selfTime(profile, (n) => `${n.callFrame.functionName || '(anonymous)'}  ${shortUrl(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`, window),
+  all,
+  top,
+);

@@ -25,8 +25,12 @@ export function printIssue2(token: TokenResult, hello: HelloResult | undefined):
   const after = token.afterIssue2;
   const peak = Math.max(after.peak, after.rss);
   const rssFloor = formatMB(FLOORS.rssBytes).replace(/\.0 /, ' ');
-  console.log(`\nissue 2 figures (${formatCount(token.policies)} policies, ${ISSUE2_CONNECTIONS} connections, ${outcome.seconds.toFixed(1)} s measured after warm-up)`);
-  console.log(figure('exchanges/s (durable audit)', formatCount(rate), { pass: rate >= FLOORS.exchangesPerSecond, floor: `≥ ${formatCount(FLOORS.exchangesPerSecond)}` }));
+  console.log(
+    `\nissue 2 figures (${formatCount(token.policies)} policies, ${ISSUE2_CONNECTIONS} connections, ${outcome.seconds.toFixed(1)} s measured after warm-up)`,
+  );
+  console.log(
+    figure('exchanges/s (durable audit)', formatCount(rate), { pass: rate >= FLOORS.exchangesPerSecond, floor: `≥ ${formatCount(FLOORS.exchangesPerSecond)}` }),
+  );
   console.log(figure('exchange latency p50', formatMs(outcome.p50)));
   console.log(figure('exchange latency p99', formatMs(outcome.p99), { pass: outcome.p99 <= FLOORS.p99Ms, floor: `≤ ${FLOORS.p99Ms} ms` }));
   console.log(figure('CPU during load', describeCores(point.cores)));
@@ -39,7 +43,12 @@ export function printIssue2(token: TokenResult, hello: HelloResult | undefined):
   console.log(figure('service RSS after load', formatMB(after.rss), { pass: after.rss <= FLOORS.rssBytes, floor: `≤ ${rssFloor}` }));
   console.log(figure('service RSS peak (VmHWM)', formatMB(peak), { pass: peak <= FLOORS.rssBytes, floor: `≤ ${rssFloor}` }));
   printMetrics(token.metrics);
-  console.log(figure(`start-up, ${formatCount(token.policies)} policies`, `${formatCount(token.startupMs)} ms`, { pass: token.startupMs <= FLOORS.startupMs, floor: `≤ ${formatCount(FLOORS.startupMs)} ms` }));
+  console.log(
+    figure(`start-up, ${formatCount(token.policies)} policies`, `${formatCount(token.startupMs)} ms`, {
+      pass: token.startupMs <= FLOORS.startupMs,
+      floor: `≤ ${formatCount(FLOORS.startupMs)} ms`,
+    }),
+  );
   console.log(figure('tokens sent (each once)', `${formatCount(token.tokensSent)}, pre-minted in ${token.mintSeconds.toFixed(1)} s (not measured)`));
   console.log(figure('JWKS fetches by the service', formatCount(token.jwksRequests)));
 }

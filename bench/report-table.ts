@@ -40,12 +40,18 @@ const COLUMNS = [46, 22, 16, 8, 9, 9];
 /** Prints the table; returns the number of FAIL verdicts. */
 export function printTable(results: BenchResults): number {
   const rows = [
-    ...helloRows(results.hello), ...cryptoRows(results.crypto),
+    ...helloRows(results.hello),
+    ...cryptoRows(results.crypto),
     ...exchangeRows('(3) token', results.token?.points, results, true),
     ...exchangeRows('(4) aws', results.aws?.points, results, false),
-    ...scaleRows(results.scale), ...actionRows(results.action),
+    ...scaleRows(results.scale),
+    ...actionRows(results.action),
   ];
-  const line = (cells: string[]): string => cells.map((cell, i) => cell.padEnd(COLUMNS[i] ?? 0)).join(' ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((cell, i) => cell.padEnd(COLUMNS[i] ?? 0))
+      .join(' ')
+      .trimEnd();
   console.log(`\n${line(['figure', 'measured', 'target', 'verdict', '% hello', '% crypto'])}`);
   console.log(line(COLUMNS.map((width) => '-'.repeat(width))));
   for (const row of rows) {
@@ -82,13 +88,15 @@ function exchangeRows(label: string, points: Map<number, ExchangePoint> | undefi
     const hello = results.hello?.points.get(connections);
     const judged = targets && connections === ISSUE2_CONNECTIONS;
     rows.push({
-      figure: `${label} exchanges/s, ${connections} conn`, measured: formatCount(rate),
+      figure: `${label} exchanges/s, ${connections} conn`,
+      measured: formatCount(rate),
       ...(judged ? { target: `≥ ${formatCount(TARGETS.exchangesPerSecond)}`, pass: rate >= TARGETS.exchangesPerSecond } : {}),
       ...(hello === undefined ? {} : { ofHello: percent(rate, rateOf(hello)) }),
       ...(results.crypto === undefined ? {} : { ofCrypto: percent(rate, cryptoCeiling(results.crypto)) }),
     });
     rows.push({
-      figure: `${label} p50 / p99, ${connections} conn`, measured: `${outcome.p50.toFixed(2)} / ${outcome.p99.toFixed(2)} ms`,
+      figure: `${label} p50 / p99, ${connections} conn`,
+      measured: `${outcome.p50.toFixed(2)} / ${outcome.p99.toFixed(2)} ms`,
       ...(judged ? { target: `p99 ≤ ${TARGETS.p99Ms} ms`, pass: outcome.p99 <= TARGETS.p99Ms } : {}),
     });
   }
@@ -107,9 +115,14 @@ function scaleRows(scale: ScalePoint[] | undefined): Row[] {
     const growth = smallest === undefined ? 0 : p50 / smallest.point.outcome.p50 - 1;
     const judgeP50 = point === largest && smallest !== undefined && smallest !== largest;
     rows.push(
-      { figure: `(5) load time, ${n} policies`, measured: `${formatCount(point.loadMs)} ms`, ...(big ? { target: `≤ ${formatCount(TARGETS.largeLoadMs)} ms`, pass: point.loadMs <= TARGETS.largeLoadMs } : {}) },
       {
-        figure: `(5) RSS loaded / peak, ${n} policies`, measured: `${(point.loaded.rss / 1e6).toFixed(1)} / ${formatMB(point.loaded.peak)}`,
+        figure: `(5) load time, ${n} policies`,
+        measured: `${formatCount(point.loadMs)} ms`,
+        ...(big ? { target: `≤ ${formatCount(TARGETS.largeLoadMs)} ms`, pass: point.loadMs <= TARGETS.largeLoadMs } : {}),
+      },
+      {
+        figure: `(5) RSS loaded / peak, ${n} policies`,
+        measured: `${(point.loaded.rss / 1e6).toFixed(1)} / ${formatMB(point.loaded.peak)}`,
         ...(big ? { target: `peak ≤ ${formatMB(TARGETS.largeRssBytes).replace('.0', '')}`, pass: point.loaded.peak <= TARGETS.largeRssBytes } : {}),
       },
       {
@@ -128,11 +141,18 @@ function actionRows(action: ActionResult | undefined): Row[] {
   const total = action.bundleBytes.main + action.bundleBytes.post;
   const kb = (bytes: number): string => `${(bytes / 1000).toFixed(0)}`;
   return [
-    { figure: `(6) Action main step, median of ${action.runs}`, measured: `${main.toFixed(0)} ms`, target: `≤ ${TARGETS.actionMainMs} ms`, pass: main <= TARGETS.actionMainMs },
+    {
+      figure: `(6) Action main step, median of ${action.runs}`,
+      measured: `${main.toFixed(0)} ms`,
+      target: `≤ ${TARGETS.actionMainMs} ms`,
+      pass: main <= TARGETS.actionMainMs,
+    },
     { figure: `(6) Action post step, median of ${action.runs}`, measured: `${median(action.postMs).toFixed(0)} ms` },
     {
-      figure: '(6) bundles main.js + post.js', measured: `${kb(total)} kB (${kb(action.bundleBytes.main)} + ${kb(action.bundleBytes.post)})`,
-      target: `≤ ${formatCount(TARGETS.bundleBytes / 1000)} kB`, pass: total <= TARGETS.bundleBytes,
+      figure: '(6) bundles main.js + post.js',
+      measured: `${kb(total)} kB (${kb(action.bundleBytes.main)} + ${kb(action.bundleBytes.post)})`,
+      target: `≤ ${formatCount(TARGETS.bundleBytes / 1000)} kB`,
+      pass: total <= TARGETS.bundleBytes,
     },
   ];
 }

@@ -53,13 +53,18 @@ export async function startSoakService(options: SoakServiceOptions): Promise<Soa
   // The service's own settings only: no LATCHKEY_* from the caller's environment.
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('LATCHKEY_')));
   const child = spawn(process.execPath, [...latchkeyCommand(options.root), 'serve', '--config', configFile], {
-    cwd: options.dir, env, stdio: ['ignore', 'ignore', 'pipe'],
+    cwd: options.dir,
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   const url = await listening(child);
   const rss = (): number => residentBytes(child.pid);
   return {
-    url, storeUrl, rssAtStart: rss(), rss,
+    url,
+    storeUrl,
+    rssAtStart: rss(),
+    rss,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;

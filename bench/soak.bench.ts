@@ -140,7 +140,9 @@ async function main(): Promise<number> {
     service = await startSoakService({ root: ROOT, dir, issuerUrl: issuer.url, audience: AUDIENCE, policies: POLICIES, policyText: policy });
     const durationMs = options.minutes * 60_000;
     const warmupMs = Math.min(60_000, durationMs / 5);
-    console.log(`soak: ${options.minutes} min at ${options.rate} requests/s on ${options.connections} connections (80% fresh tokens, 10% replays, 5% forged, 5% refused); warm-up ${(warmupMs / 1000).toFixed(0)} s`);
+    console.log(
+      `soak: ${options.minutes} min at ${options.rate} requests/s on ${options.connections} connections (80% fresh tokens, 10% replays, 5% forged, 5% refused); warm-up ${(warmupMs / 1000).toFixed(0)} s`,
+    );
     console.log(`service ${service.url}, RSS at start ${mb(service.rss())}`);
     const tally: Tally = { sent: 0, byAnswer: new Map(), serverErrors: 0, grantIds: [] };
     const begin = performance.now();
@@ -152,8 +154,13 @@ async function main(): Promise<number> {
       if (rssAfterWarmup === undefined && elapsed * 1000 >= warmupMs) rssAfterWarmup = service?.rss();
       const rate = (tally.sent - lastSent) / options.intervalSeconds;
       lastSent = tally.sent;
-      const answers = [...tally.byAnswer].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, count]) => `${key}: ${count}`).join(', ');
-      console.log(`  t=${elapsed.toFixed(0).padStart(4)} s  ${rate.toFixed(0).padStart(5)} req/s  RSS ${mb(service?.rss() ?? 0)}  5xx ${tally.serverErrors}  [${answers}]`);
+      const answers = [...tally.byAnswer]
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([key, count]) => `${key}: ${count}`)
+        .join(', ');
+      console.log(
+        `  t=${elapsed.toFixed(0).padStart(4)} s  ${rate.toFixed(0).padStart(5)} req/s  RSS ${mb(service?.rss() ?? 0)}  5xx ${tally.serverErrors}  [${answers}]`,
+      );
     }, options.intervalSeconds * 1000);
     await drive(service, issuer, options, end, tally);
     clearInterval(ticker);

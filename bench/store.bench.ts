@@ -43,19 +43,54 @@ function grantInput(n: number): CommitGrantInput {
   const now = Math.floor(Date.now() / 1000);
   const id = `grant-${n}`;
   const record: AuditRecordBody = {
-    id: `record-${n}`, time: new Date().toISOString(), event: 'exchange', outcome: 'granted', reason: null,
-    request_id: `request-${n}`, client_ip: '127.0.0.1', policy: 'webapp/deploy-prod', policy_digest: 'a'.repeat(64),
-    policy_set_version: 'b'.repeat(40), issuer: 'github', subject: 'repo:acme/webapp:ref:refs/heads/main',
+    id: `record-${n}`,
+    time: new Date().toISOString(),
+    event: 'exchange',
+    outcome: 'granted',
+    reason: null,
+    request_id: `request-${n}`,
+    client_ip: '127.0.0.1',
+    policy: 'webapp/deploy-prod',
+    policy_digest: 'a'.repeat(64),
+    policy_set_version: 'b'.repeat(40),
+    issuer: 'github',
+    subject: 'repo:acme/webapp:ref:refs/heads/main',
     ...identityFromClaims({ repository: 'acme/webapp', repository_id: '892341', ref: 'refs/heads/main', run_id: String(n), actor: 'octocat' }),
-    jti: `jti-${n}`, subject_token_sha256: 'c'.repeat(64),
-    grant: { id, kind: 'token', target: 'https://artifacts.acme.internal', scope: ['artifacts:read'], ttl: 900,
-      expires_at: new Date((now + 900) * 1000).toISOString(), session_name: null, credential_sha256: 'd'.repeat(64), access_key_id: null },
+    jti: `jti-${n}`,
+    subject_token_sha256: 'c'.repeat(64),
+    grant: {
+      id,
+      kind: 'token',
+      target: 'https://artifacts.acme.internal',
+      scope: ['artifacts:read'],
+      ttl: 900,
+      expires_at: new Date((now + 900) * 1000).toISOString(),
+      session_name: null,
+      credential_sha256: 'd'.repeat(64),
+      access_key_id: null,
+    },
     justification: null,
   };
   return {
-    issuer: 'github', jti: `jti-${n}`, jtiExpiresAt: CLAIMS_EXPIRE_AT, record,
-    grant: { id, policy: 'webapp/deploy-prod', kind: 'token', issuer: 'github', subject: record.subject, repository_id: '892341',
-      run_id: String(n), run_attempt: '1', credential_sha256: 'd'.repeat(64), issued_at: now, expires_at: now + 900, revoked_at: null, last_used_at: null },
+    issuer: 'github',
+    jti: `jti-${n}`,
+    jtiExpiresAt: CLAIMS_EXPIRE_AT,
+    record,
+    grant: {
+      id,
+      policy: 'webapp/deploy-prod',
+      kind: 'token',
+      issuer: 'github',
+      subject: record.subject,
+      repository_id: '892341',
+      run_id: String(n),
+      run_attempt: '1',
+      credential_sha256: 'd'.repeat(64),
+      issued_at: now,
+      expires_at: now + 900,
+      revoked_at: null,
+      last_used_at: null,
+    },
   };
 }
 
@@ -136,10 +171,11 @@ async function compareReads(path: string): Promise<void> {
   await load.stop();
   await writer.close();
   db.close();
-  const line = (label: string, figures: { mean: number; p99: number }): void => console.log(`  ${label.padEnd(42)} mean ${us(figures.mean)}, p99 ${us(figures.p99)}`);
+  const line = (label: string, figures: { mean: number; p99: number }): void =>
+    console.log(`  ${label.padEnd(42)} mean ${us(figures.mean)}, p99 ${us(figures.p99)}`);
   console.log('isReplayed (the replay pre-check of every exchange), one at a time:');
-  line('this thread\'s read-only connection, idle', here);
-  line('this thread\'s connection, writer committing', hereBusy);
+  line("this thread's read-only connection, idle", here);
+  line("this thread's connection, writer committing", hereBusy);
   line('round trip to the writer thread, idle', there);
   line('round trip to the writer, while it commits', thereBusy);
 }
@@ -153,8 +189,12 @@ try {
   for await (const record of store.readAudit({ pageSize: 5000 })) records.push(record);
   const verdict = verifyChain(records);
   const busyMsPerCommit = (writes.utilization * writes.seconds * 1000) / total;
-  console.log(`commitGrant: ${total} in ${writes.seconds.toFixed(2)} s with ${concurrency} concurrent callers = ${Math.round(total / writes.seconds)} records/s (synchronous=FULL)`);
-  console.log(`  commit latency p50 / p99 / max      ${ms(percentile(writes.latencies, 50))} / ${ms(percentile(writes.latencies, 99))} / ${ms(writes.latencies.at(-1) ?? 0)}`);
+  console.log(
+    `commitGrant: ${total} in ${writes.seconds.toFixed(2)} s with ${concurrency} concurrent callers = ${Math.round(total / writes.seconds)} records/s (synchronous=FULL)`,
+  );
+  console.log(
+    `  commit latency p50 / p99 / max      ${ms(percentile(writes.latencies, 50))} / ${ms(percentile(writes.latencies, 99))} / ${ms(writes.latencies.at(-1) ?? 0)}`,
+  );
   console.log(`  this thread's event loop busy       ${(writes.utilization * 100).toFixed(1)} % (${us(busyMsPerCommit)} per commit, grant building included)`);
   console.log(`  event-loop delay p99 / max          ${ms(writes.delayP99Ms)} / ${ms(writes.delayMaxMs)}`);
   console.log(`chain: ${verdict.ok ? `intact, ${verdict.count} records` : `BROKEN at seq ${verdict.seq}: ${verdict.problem}`}`);

@@ -31,16 +31,19 @@ interface Signer {
 
 function createSigner(alg: string): Signer {
   const pair =
-    alg === 'EdDSA' ? generateKeyPairSync('ed25519')
-    : alg.startsWith('ES') ? generateKeyPairSync('ec', { namedCurve: ({ ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' } as Record<string, string>)[alg] ?? '' })
-    : generateKeyPairSync('rsa', { modulusLength: 2048 });
+    alg === 'EdDSA'
+      ? generateKeyPairSync('ed25519')
+      : alg.startsWith('ES')
+        ? generateKeyPairSync('ec', { namedCurve: ({ ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' } as Record<string, string>)[alg] ?? '' })
+        : generateKeyPairSync('rsa', { modulusLength: 2048 });
   const bits = alg.slice(2);
   const kid = `bench-${alg}`;
   const jwk = { ...pair.publicKey.export({ format: 'jwk' }), kid, alg, use: 'sig' } as JsonWebKey;
   const signWith = (input: Buffer): Buffer => {
     if (alg === 'EdDSA') return sign(null, input, pair.privateKey);
     if (alg.startsWith('ES')) return sign(`sha${bits}`, input, { key: pair.privateKey, dsaEncoding: 'ieee-p1363' });
-    if (alg.startsWith('PS')) return sign(`sha${bits}`, input, { key: pair.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(bits) / 8 });
+    if (alg.startsWith('PS'))
+      return sign(`sha${bits}`, input, { key: pair.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(bits) / 8 });
     return sign(`sha${bits}`, input, pair.privateKey);
   };
   return { alg, kid, privateKey: pair.privateKey, jwk, sign: signWith };
@@ -50,12 +53,30 @@ function createSigner(alg: string): Signer {
 function claims(nowSeconds: number): Record<string, unknown> {
   const workflowRef = 'acme/webapp/.github/workflows/deploy.yml@refs/heads/main';
   return {
-    iss: ISSUER, aud: AUDIENCE, sub: 'repo:acme/webapp:ref:refs/heads/main', jti: randomUUID(),
-    iat: nowSeconds, nbf: nowSeconds, exp: nowSeconds + 300,
-    repository: 'acme/webapp', repository_id: '892341', repository_owner: 'acme', repository_owner_id: '1342004',
-    ref: 'refs/heads/main', ref_type: 'branch', sha: 'a'.repeat(40), workflow: 'deploy', workflow_ref: workflowRef,
-    job_workflow_ref: workflowRef, event_name: 'push', run_id: '1234567890', run_number: '42', run_attempt: '1',
-    actor: 'octocat', actor_id: '583231', runner_environment: 'github-hosted',
+    iss: ISSUER,
+    aud: AUDIENCE,
+    sub: 'repo:acme/webapp:ref:refs/heads/main',
+    jti: randomUUID(),
+    iat: nowSeconds,
+    nbf: nowSeconds,
+    exp: nowSeconds + 300,
+    repository: 'acme/webapp',
+    repository_id: '892341',
+    repository_owner: 'acme',
+    repository_owner_id: '1342004',
+    ref: 'refs/heads/main',
+    ref_type: 'branch',
+    sha: 'a'.repeat(40),
+    workflow: 'deploy',
+    workflow_ref: workflowRef,
+    job_workflow_ref: workflowRef,
+    event_name: 'push',
+    run_id: '1234567890',
+    run_number: '42',
+    run_attempt: '1',
+    actor: 'octocat',
+    actor_id: '583231',
+    runner_environment: 'github-hosted',
   };
 }
 
@@ -113,7 +134,9 @@ try {
       const { wall, cpu } = await drive(verifier, tokens, count, inFlight);
       const perSecond = Math.round(count / wall).toLocaleString('en');
       const micros = (seconds: number): string => ((seconds * 1e6) / count).toFixed(1).padStart(6);
-      console.log(`${signer.alg.padEnd(6)} ${String(inFlight).padStart(3)} in flight: ${perSecond.padStart(7)} verifies/s, ${micros(wall)} µs wall, ${micros(cpu)} µs CPU per verify`);
+      console.log(
+        `${signer.alg.padEnd(6)} ${String(inFlight).padStart(3)} in flight: ${perSecond.padStart(7)} verifies/s, ${micros(wall)} µs wall, ${micros(cpu)} µs CPU per verify`,
+      );
     }
   }
 } finally {

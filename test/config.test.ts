@@ -34,31 +34,34 @@ describe('loadConfig', () => {
   });
 
   it('reads the file and lets LATCHKEY_<PATH> override it', async () => {
-    await withFile('public_url: https://latchkey.acme.internal\nlimits: { max_ttl: 2h }\nissuers:\n  github: { url: https://token.actions.githubusercontent.com }\n', (file) => {
-      const config = loadConfig({
-        file,
-        env: {
-          LATCHKEY_STORE_URL: 'sqlite:/tmp/x.db',
-          LATCHKEY_LIMITS_MAX_TTL: '30m',
-          LATCHKEY_LIMITS_PER_REPOSITORY_PER_MINUTE: '7',
-          LATCHKEY_LISTEN_PORT: '9000',
-          LATCHKEY_INTROSPECTION_BEARER: '12345',
-          LATCHKEY_ISSUERS_GITHUB_JWKS_STALE_MAX: '10m',
-          LATCHKEY_AUDIT_STDOUT: 'true',
-          LATCHKEY_TRUST_OWNERS: '["acme"]',
-          UNRELATED: 'x',
-        },
-      });
-      assert.equal(config.public_url, 'https://latchkey.acme.internal');
-      assert.equal(config.store.url, 'sqlite:/tmp/x.db');
-      assert.equal(config.limits.max_ttl, 1800);
-      assert.equal(config.limits.per_repository_per_minute, 7);
-      assert.equal(config.listen.port, 9000);
-      assert.equal(config.introspection.bearer, '12345');
-      assert.equal(config.issuers.github?.jwks_stale_max, 600);
-      assert.equal(config.audit.stdout, true);
-      assert.deepEqual(config.trust.owners, ['acme']);
-    });
+    await withFile(
+      'public_url: https://latchkey.acme.internal\nlimits: { max_ttl: 2h }\nissuers:\n  github: { url: https://token.actions.githubusercontent.com }\n',
+      (file) => {
+        const config = loadConfig({
+          file,
+          env: {
+            LATCHKEY_STORE_URL: 'sqlite:/tmp/x.db',
+            LATCHKEY_LIMITS_MAX_TTL: '30m',
+            LATCHKEY_LIMITS_PER_REPOSITORY_PER_MINUTE: '7',
+            LATCHKEY_LISTEN_PORT: '9000',
+            LATCHKEY_INTROSPECTION_BEARER: '12345',
+            LATCHKEY_ISSUERS_GITHUB_JWKS_STALE_MAX: '10m',
+            LATCHKEY_AUDIT_STDOUT: 'true',
+            LATCHKEY_TRUST_OWNERS: '["acme"]',
+            UNRELATED: 'x',
+          },
+        });
+        assert.equal(config.public_url, 'https://latchkey.acme.internal');
+        assert.equal(config.store.url, 'sqlite:/tmp/x.db');
+        assert.equal(config.limits.max_ttl, 1800);
+        assert.equal(config.limits.per_repository_per_minute, 7);
+        assert.equal(config.listen.port, 9000);
+        assert.equal(config.introspection.bearer, '12345');
+        assert.equal(config.issuers.github?.jwks_stale_max, 600);
+        assert.equal(config.audit.stdout, true);
+        assert.deepEqual(config.trust.owners, ['acme']);
+      },
+    );
   });
 
   const refusals: Array<{ name: string; yaml?: string; env?: Record<string, string>; field: RegExp }> = [
@@ -73,7 +76,10 @@ describe('loadConfig', () => {
   for (const c of refusals) {
     it(`refuses ${c.name}, naming the field`, async () => {
       await withFile(c.yaml ?? '{}\n', (file) => {
-        assert.throws(() => loadConfig({ file, env: c.env ?? {} }), (error: unknown) => error instanceof ConfigError && c.field.test(error.message));
+        assert.throws(
+          () => loadConfig({ file, env: c.env ?? {} }),
+          (error: unknown) => error instanceof ConfigError && c.field.test(error.message),
+        );
       });
     });
   }

@@ -27,8 +27,14 @@ describe('coalescingStream', () => {
     assert.equal(target.writes.length, 0, 'nothing is written before the turn ends');
     await nextTurn();
     assert.equal(target.writes.length, 1);
-    const lines = (target.writes[0] ?? '').trimEnd().split('\n').map((line) => JSON.parse(line) as { msg: string });
-    assert.deepEqual(lines.map((line) => line.msg), ['one', 'two', 'three']);
+    const lines = (target.writes[0] ?? '')
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { msg: string });
+    assert.deepEqual(
+      lines.map((line) => line.msg),
+      ['one', 'two', 'three'],
+    );
     logger.info('four');
     await nextTurn();
     assert.equal(target.writes.length, 2, 'a later turn is a later write');

@@ -96,6 +96,9 @@ describe('service lifecycle', () => {
   });
 
   it('refuses to start on an invalid policy set', async () => {
-    await assert.rejects(startTestService({ policies: { 'webapp/read': BASIC_POLICY.replace('repository: acme/webapp\n  repository_id: "892341"\n', '') } }), /PolicyLoadError|repository/);
+    await assert.rejects(
+      startTestService({ policies: { 'webapp/read': BASIC_POLICY.replace('repository: acme/webapp\n  repository_id: "892341"\n', '') } }),
+      /PolicyLoadError|repository/,
+    );
   });
 });

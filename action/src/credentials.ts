@@ -45,10 +45,15 @@ export function planCredential(response: TokenResponse, inputs: Pick<Inputs, 'ex
       AWS_DEFAULT_REGION: aws.region,
     };
     if (inputs.outputCredentials) {
-      Object.assign(outputs, { 'aws-access-key-id': aws.access_key_id, 'aws-secret-access-key': aws.secret_access_key, 'aws-session-token': aws.session_token });
+      Object.assign(outputs, {
+        'aws-access-key-id': aws.access_key_id,
+        'aws-secret-access-key': aws.secret_access_key,
+        'aws-session-token': aws.session_token,
+      });
     }
     return {
-      kind, target: aws.assumed_role_arn ?? '',
+      kind,
+      target: aws.assumed_role_arn ?? '',
       secrets: unique([aws.access_key_id, aws.secret_access_key, aws.session_token, response.access_token]),
       env: inputs.exportEnv ? env : {},
       outputs,
@@ -56,7 +61,8 @@ export function planCredential(response: TokenResponse, inputs: Pick<Inputs, 'ex
   }
   if (inputs.outputCredentials) outputs.token = response.access_token;
   return {
-    kind, target: kind === 'token' ? jwtAudience(response.access_token) : '',
+    kind,
+    target: kind === 'token' ? jwtAudience(response.access_token) : '',
     secrets: [response.access_token],
     env: inputs.exportEnv ? { [inputs.tokenEnvName]: response.access_token } : {},
     outputs,

@@ -24,8 +24,19 @@ export class ServiceError extends Error {
   /** How many requests were made before giving up. */
   readonly attempts: number;
 
-  constructor(fields: { status: number | null; error?: string | null; reason?: string | null; description: string; requestId?: string | null; attempts: number }) {
-    super(fields.status === null ? `could not reach the service: ${fields.description}` : `${fields.status} ${fields.reason ?? fields.error ?? ''}: ${fields.description}`);
+  constructor(fields: {
+    status: number | null;
+    error?: string | null;
+    reason?: string | null;
+    description: string;
+    requestId?: string | null;
+    attempts: number;
+  }) {
+    super(
+      fields.status === null
+        ? `could not reach the service: ${fields.description}`
+        : `${fields.status} ${fields.reason ?? fields.error ?? ''}: ${fields.description}`,
+    );
     this.status = fields.status;
     this.error = fields.error ?? null;
     this.reason = fields.reason ?? null;
@@ -137,7 +148,11 @@ async function sendWithRetries(options: ExchangeClientOptions, path: string, for
     if (!result.retryable || attempt > options.retries) throw result.failure;
     const delayMs = backoff(options, attempt, result.retryAfterMs);
     const { failure } = result;
-    options.onRetry?.({ attempt, delayMs, cause: failure.status === null ? `network error: ${failure.description}` : `${failure.status} ${failure.reason ?? failure.error ?? ''}`.trim() });
+    options.onRetry?.({
+      attempt,
+      delayMs,
+      cause: failure.status === null ? `network error: ${failure.description}` : `${failure.status} ${failure.reason ?? failure.error ?? ''}`.trim(),
+    });
     await (options.sleep ?? defaultSleep)(delayMs);
   }
 }
@@ -173,7 +188,11 @@ async function attemptOnce(options: ExchangeClientOptions, path: string, body: s
  * same thing do not return in step); otherwise full jitter over an
  * exponential step, base · 2^(attempt−1). Never more than `maxDelayMs`.
  */
-export function backoff(options: Pick<ExchangeClientOptions, 'baseDelayMs' | 'maxDelayMs' | 'random'>, attempt: number, retryAfterMs: number | undefined): number {
+export function backoff(
+  options: Pick<ExchangeClientOptions, 'baseDelayMs' | 'maxDelayMs' | 'random'>,
+  attempt: number,
+  retryAfterMs: number | undefined,
+): number {
   const max = options.maxDelayMs ?? 30_000;
   const random = options.random ?? Math.random;
   if (retryAfterMs !== undefined) return Math.min(max, retryAfterMs + Math.floor(random() * 250));

@@ -26,7 +26,8 @@ const HINTS: Readonly<Record<string, (error: ServiceError, inputs: HintContext) 
       : `Set the \`audience\` input to the audience the service expects: \`audience: ${expected}\`.`;
   },
   token_replayed: () => 'This OIDC token was already exchanged: re-run the job to get a fresh one.',
-  policy_unknown: (_error, inputs) => `The service has no policy named "${inputs.policy}" for this issuer: check the \`policy\` input against the policies folder.`,
+  policy_unknown: (_error, inputs) =>
+    `The service has no policy named "${inputs.policy}" for this issuer: check the \`policy\` input against the policies folder.`,
   policy_denied: (_error, inputs) => `This job's identity does not satisfy policy "${inputs.policy}"; the conditions that failed are listed above.`,
   ttl_exceeded: () => "The `ttl` input asks for more than the policy's `ttl.max`: ask for less, or change the policy.",
   scope_exceeded: () => 'The `scope` input asks for more than the policy grants: ask for less, or change the policy.',
@@ -52,8 +53,10 @@ export function describeFailure(error: unknown, inputs: HintContext | undefined)
 
 function describeServiceError(error: ServiceError, inputs: HintContext): string {
   if (error.status === null) {
-    return `could not reach the service at ${inputs.url} after ${error.attempts} attempt${error.attempts === 1 ? '' : 's'}: ${error.description}\n` +
-      'Hint: check the `url` input and that the runner can reach the service (network, firewall, DNS); raise `retries` for a flaky network.';
+    return (
+      `could not reach the service at ${inputs.url} after ${error.attempts} attempt${error.attempts === 1 ? '' : 's'}: ${error.description}\n` +
+      'Hint: check the `url` input and that the runner can reach the service (network, firewall, DNS); raise `retries` for a flaky network.'
+    );
   }
   const label = error.reason ?? error.error ?? `HTTP ${error.status}`;
   const lines = [`latchkey refused policy "${inputs.policy}" (${error.status} ${label}): ${firstLine(error)}`];

@@ -8,8 +8,17 @@ import { parseDuration } from './duration.ts';
 
 /** The names in `action.yml`, as workflow authors write them. */
 export const INPUT_NAMES = [
-  'url', 'policy', 'audience', 'ttl', 'justification', 'scope',
-  'export-env', 'output-credentials', 'revoke', 'retries', 'token-env-name',
+  'url',
+  'policy',
+  'audience',
+  'ttl',
+  'justification',
+  'scope',
+  'export-env',
+  'output-credentials',
+  'revoke',
+  'retries',
+  'token-env-name',
 ] as const;
 export type InputName = (typeof INPUT_NAMES)[number];
 
@@ -28,40 +37,53 @@ function reject(ctx: z.core.ParsePayload, input: unknown, message: string): neve
 }
 
 /** The service URL: https (http only on loopback, since the job's OIDC token travels to it), no trailing slash. */
-const serviceUrl = z.pipe(z.string(), z.transform((value: string, ctx) => {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return reject(ctx, value, `"${value}" is not a URL`);
-  }
-  if (!(url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname)))) {
-    return reject(ctx, value, 'must be an https:// URL (http:// only for 127.0.0.1 or localhost)');
-  }
-  if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
-    return reject(ctx, value, 'must not carry credentials, a query or a fragment');
-  }
-  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
-}));
-
-/** `true | True | TRUE | false | False | FALSE`, as the runner's YAML 1.2 core schema has it. */
-const boolean = (fallback: boolean) => z._default(
-  z.pipe(z.enum(['true', 'True', 'TRUE', 'false', 'False', 'FALSE'], { error: 'must be true or false' }), z.transform((value) => value.toLowerCase() === 'true')),
-  fallback,
+const serviceUrl = z.pipe(
+  z.string(),
+  z.transform((value: string, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      return reject(ctx, value, `"${value}" is not a URL`);
+    }
+    if (!(url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname)))) {
+      return reject(ctx, value, 'must be an https:// URL (http:// only for 127.0.0.1 or localhost)');
+    }
+    if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
+      return reject(ctx, value, 'must not carry credentials, a query or a fragment');
+    }
+    return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+  }),
 );
 
+/** `true | True | TRUE | false | False | FALSE`, as the runner's YAML 1.2 core schema has it. */
+const boolean = (fallback: boolean) =>
+  z._default(
+    z.pipe(
+      z.enum(['true', 'True', 'TRUE', 'false', 'False', 'FALSE'], { error: 'must be true or false' }),
+      z.transform((value) => value.toLowerCase() === 'true'),
+    ),
+    fallback,
+  );
+
 /** Seconds (`900`) or a duration (`15m`, `1h`). */
-const ttl = z.pipe(z.string(), z.transform((value: string, ctx) => {
-  const seconds = /^\d+$/.test(value) ? Number(value) : parseDuration(value);
-  if (seconds === undefined || seconds <= 0 || !Number.isSafeInteger(seconds)) return reject(ctx, value, `"${value}" is not a duration (use 900, 15m or 1h)`);
-  return seconds;
-}));
+const ttl = z.pipe(
+  z.string(),
+  z.transform((value: string, ctx) => {
+    const seconds = /^\d+$/.test(value) ? Number(value) : parseDuration(value);
+    if (seconds === undefined || seconds <= 0 || !Number.isSafeInteger(seconds)) return reject(ctx, value, `"${value}" is not a duration (use 900, 15m or 1h)`);
+    return seconds;
+  }),
+);
 
 /** 0 to 10 retries. */
-const retries = z.pipe(z.string(), z.transform((value: string, ctx) => {
-  if (!/^\d+$/.test(value) || Number(value) > 10) return reject(ctx, value, 'must be a whole number from 0 to 10');
-  return Number(value);
-}));
+const retries = z.pipe(
+  z.string(),
+  z.transform((value: string, ctx) => {
+    if (!/^\d+$/.test(value) || Number(value) > 10) return reject(ctx, value, 'must be a whole number from 0 to 10');
+    return Number(value);
+  }),
+);
 
 /** The raw inputs, keyed by their `action.yml` names; absent (or blank) inputs are undefined. */
 const RawInputs = z.object({
@@ -70,7 +92,17 @@ const RawInputs = z.object({
   audience: z.optional(z.string()),
   ttl: z.optional(ttl),
   justification: z.optional(z.string().check(z.maxLength(1000, 'must be at most 1,000 characters'))),
-  scope: z.optional(z.pipe(z.string(), z.transform((value: string) => value.split(/[\s,]+/).filter((item) => item !== '').join(' ')))),
+  scope: z.optional(
+    z.pipe(
+      z.string(),
+      z.transform((value: string) =>
+        value
+          .split(/[\s,]+/)
+          .filter((item) => item !== '')
+          .join(' '),
+      ),
+    ),
+  ),
   'export-env': boolean(true),
   'output-credentials': boolean(false),
   revoke: boolean(true),

@@ -46,12 +46,17 @@ export async function run(deps: ActionDeps): Promise<void> {
     runtime.saveState(STATE.exported, Object.keys(plan.env).join(','));
     for (const [name, value] of Object.entries(plan.env)) runtime.exportVariable(name, value);
     for (const [name, value] of Object.entries(plan.outputs)) runtime.setOutput(name, value);
-    runtime.info(`latchkey: ${plan.kind} grant ${grant.grant_id} from policy "${grant.policy}", expires ${grant.expires_at}` +
-      (Object.keys(plan.env).length > 0 ? `; exported ${Object.keys(plan.env).join(', ')}` : ''));
+    runtime.info(
+      `latchkey: ${plan.kind} grant ${grant.grant_id} from policy "${grant.policy}", expires ${grant.expires_at}` +
+        (Object.keys(plan.env).length > 0 ? `; exported ${Object.keys(plan.env).join(', ')}` : ''),
+    );
     if (!inputs.exportEnv && !inputs.outputCredentials) {
       runtime.warning('export-env and output-credentials are both false: no later step can use this credential');
     }
-    await writeSummary(runtime, grantSummary({ policy: grant.policy, kind: plan.kind, target: plan.target, expiresAt: grant.expires_at, grantId: grant.grant_id }));
+    await writeSummary(
+      runtime,
+      grantSummary({ policy: grant.policy, kind: plan.kind, target: plan.target, expiresAt: grant.expires_at, grantId: grant.grant_id }),
+    );
   } catch (error) {
     runtime.setFailed(describeFailure(error, inputs));
   }

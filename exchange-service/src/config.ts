@@ -11,17 +11,15 @@ import { parseDuration } from './duration.ts';
 const text = z.preprocess((v) => (typeof v === 'number' ? String(v) : v), z.string().min(1));
 
 /** A duration in config text (`1h`), parsed to seconds. */
-const duration = z
-  .union([z.string(), z.number().int().positive()])
-  .transform((value, ctx) => {
-    if (typeof value === 'number') return value;
-    const seconds = parseDuration(value);
-    if (seconds === undefined) {
-      ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration (use 30s, 10m, 1h)` });
-      return z.NEVER;
-    }
-    return seconds;
-  });
+const duration = z.union([z.string(), z.number().int().positive()]).transform((value, ctx) => {
+  if (typeof value === 'number') return value;
+  const seconds = parseDuration(value);
+  if (seconds === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration (use 30s, 10m, 1h)` });
+    return z.NEVER;
+  }
+  return seconds;
+});
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
@@ -97,11 +95,18 @@ export const Config = z.strictObject({
     })
     .superRefine((store, ctx) => {
       if (!store.tls.enabled && (store.tls.ca_file !== null || !store.tls.reject_unauthorized)) {
-        ctx.addIssue({ code: 'custom', path: ['tls', 'enabled'], message: 'store.tls.ca_file and store.tls.reject_unauthorized take effect only with store.tls.enabled: true' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tls', 'enabled'],
+          message: 'store.tls.ca_file and store.tls.reject_unauthorized take effect only with store.tls.enabled: true',
+        });
       }
     })
     .default({
-      url: 'sqlite:./data/latchkey.db', pool: { max: 10 }, statement_timeout: 5, connect_timeout: 5,
+      url: 'sqlite:./data/latchkey.db',
+      pool: { max: 10 },
+      statement_timeout: 5,
+      connect_timeout: 5,
       tls: { enabled: false, ca_file: null, reject_unauthorized: true },
     }),
   signing: z.strictObject({ keys_dir: text.default('./data/keys') }).default({ keys_dir: './data/keys' }),
@@ -113,8 +118,16 @@ export const Config = z.strictObject({
       max_ttl: duration.default(3600),
       per_repository_per_minute: z.coerce.number().int().min(0).default(120),
       per_client_ip_per_minute: z.coerce.number().int().min(0).default(600),
-      max_body_bytes: z.coerce.number().int().min(1024).default(64 * 1024),
-      max_token_bytes: z.coerce.number().int().min(1024).default(16 * 1024),
+      max_body_bytes: z.coerce
+        .number()
+        .int()
+        .min(1024)
+        .default(64 * 1024),
+      max_token_bytes: z.coerce
+        .number()
+        .int()
+        .min(1024)
+        .default(16 * 1024),
       /** The whole request (headers and body) must arrive within this, or the client gets 408 and is cut off. */
       request_timeout: duration.default(30),
       /** The request line and headers must arrive within this (at most request_timeout). */
@@ -122,7 +135,12 @@ export const Config = z.strictObject({
       /** Connections open at once; more are closed as they are accepted. */
       max_connections: z.coerce.number().int().min(1).default(1024),
       /** Request line plus headers, in bytes; larger requests get 431 (Node's default is 16 KiB). */
-      max_header_bytes: z.coerce.number().int().min(1024).max(1024 * 1024).default(16 * 1024),
+      max_header_bytes: z.coerce
+        .number()
+        .int()
+        .min(1024)
+        .max(1024 * 1024)
+        .default(16 * 1024),
     })
     .superRefine((limits, ctx) => {
       if (limits.headers_timeout > limits.request_timeout) {
@@ -130,8 +148,15 @@ export const Config = z.strictObject({
       }
     })
     .default({
-      max_ttl: 3600, per_repository_per_minute: 120, per_client_ip_per_minute: 600, max_body_bytes: 65536, max_token_bytes: 16384,
-      request_timeout: 30, headers_timeout: 10, max_connections: 1024, max_header_bytes: 16384,
+      max_ttl: 3600,
+      per_repository_per_minute: 120,
+      per_client_ip_per_minute: 600,
+      max_body_bytes: 65536,
+      max_token_bytes: 16384,
+      request_timeout: 30,
+      headers_timeout: 10,
+      max_connections: 1024,
+      max_header_bytes: 16384,
     }),
   explain_denials: z.enum(['conditions', 'full', 'none']).default('conditions'),
   audit: z
@@ -155,7 +180,10 @@ export const Config = z.strictObject({
   introspection: z
     .strictObject({
       // RFC 6750 §2.1's b64token: a secret outside it could never be presented in an Authorization header.
-      bearer: text.pipe(z.string().regex(/^[A-Za-z0-9._~+/-]+=*$/, 'must be a bearer token: letters, digits and ._~+/- (then = padding)')).nullable().default(null),
+      bearer: text
+        .pipe(z.string().regex(/^[A-Za-z0-9._~+/-]+=*$/, 'must be a bearer token: letters, digits and ._~+/- (then = padding)'))
+        .nullable()
+        .default(null),
     })
     .default({ bearer: null }),
   log: z.strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).default({ level: 'info' }),

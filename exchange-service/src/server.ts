@@ -54,7 +54,14 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   // instead of idling on watchers, timers and connections.
   const undo: Array<() => unknown> = [];
   try {
-    const policies = await createPolicyHolder({ dir: config.policies.dir, watch: config.policies.watch, issuers: issuerKindsOf(config), maxTtl: config.limits.max_ttl, metrics, logger });
+    const policies = await createPolicyHolder({
+      dir: config.policies.dir,
+      watch: config.policies.watch,
+      issuers: issuerKindsOf(config),
+      maxTtl: config.limits.max_ttl,
+      metrics,
+      logger,
+    });
     undo.push(() => policies.close());
     const opened = await openStore(config.store.url, { logger, ...storeOptionsFromConfig(config.store) });
     undo.push(() => opened.close());
@@ -68,13 +75,24 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const purge = startReplayPurge({ store, now, logger });
     undo.push(() => purge.stop());
     const checkpoints = startAuditCheckpoints({
-      store, audit: config.audit, signingKey: () => signing.active, issuer: config.public_url,
-      policySetVersion: () => policies.current().version, logger, now,
+      store,
+      audit: config.audit,
+      signingKey: () => signing.active,
+      issuer: config.public_url,
+      policySetVersion: () => policies.current().version,
+      logger,
+      now,
     });
     undo.push(() => checkpoints.stop());
 
     const http = await listen(app.fetch, { hostname: config.listen.host, port: config.listen.port, limits: config.limits });
-    logger.info('listening', { url: http.url, policies: policies.current().policies.size, policy_set_version: policies.current().version, store: store.engine, dev: options.dev === true });
+    logger.info('listening', {
+      url: http.url,
+      policies: policies.current().policies.size,
+      policy_set_version: policies.current().version,
+      store: store.engine,
+      dev: options.dev === true,
+    });
     return {
       url: http.url,
       port: http.port,
@@ -90,7 +108,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       },
     };
   } catch (error) {
-    for (const step of undo.reverse()) await Promise.resolve().then(step).catch(() => undefined);
+    for (const step of undo.reverse())
+      await Promise.resolve()
+        .then(step)
+        .catch(() => undefined);
     throw error;
   }
 }
@@ -135,7 +156,12 @@ function createServiceApp(config: Config, parts: ServiceParts): ReturnType<typeo
     ['aws', createAwsMinter({ region: config.aws.region, endpoint: config.aws.endpoint, logger })],
   ]);
   const exchange = createExchange({
-    verifier, store, minters, metrics, logger, now,
+    verifier,
+    store,
+    minters,
+    metrics,
+    logger,
+    now,
     newGrantId: createGrantIdSource(),
     policies: policies.current,
     explainDenials: config.explain_denials,
@@ -151,11 +177,18 @@ function createServiceApp(config: Config, parts: ServiceParts): ReturnType<typeo
     introspection: {
       bearer: config.introspection.bearer,
       introspect: createIntrospect({
-        store, logger, now, onAudit: onGrantAudit, maxTokenBytes: config.limits.max_token_bytes,
-        publicUrl: config.public_url, signingKeys: () => signing,
+        store,
+        logger,
+        now,
+        onAudit: onGrantAudit,
+        maxTokenBytes: config.limits.max_token_bytes,
+        publicUrl: config.public_url,
+        signingKeys: () => signing,
       }),
     },
-    exchange, logger, metrics,
+    exchange,
+    logger,
+    metrics,
     limits: config.limits,
     publicUrl: config.public_url,
     signingKeys: () => signing,
@@ -171,7 +204,8 @@ function createServiceApp(config: Config, parts: ServiceParts): ReturnType<typeo
     devIssuer: devKey === undefined ? undefined : { url: devIssuerUrl(config.public_url), jwks: { keys: [devKey.publicJwk] } },
   });
   // The second dev issuer, GHES-shaped (SPEC §7: npm start configures every issuer the shipped examples name).
-  if (devKey !== undefined) app.route(DEV_ISSUER_PATHS.ghes, devIssuerRoutes({ url: devIssuerUrl(config.public_url, 'ghes'), jwks: { keys: [devKey.publicJwk] } }));
+  if (devKey !== undefined)
+    app.route(DEV_ISSUER_PATHS.ghes, devIssuerRoutes({ url: devIssuerUrl(config.public_url, 'ghes'), jwks: { keys: [devKey.publicJwk] } }));
   return app;
 }
 

@@ -35,6 +35,7 @@ export function checkSummaryLine(report: CheckReport): string {
 
 /** The step's failure message for a failed check. */
 export function checkFailure(report: CheckReport): string {
-  if (report.errors.length > 0) return `latchkey policy check: ${report.errors.length} error(s) in the policies: the service would refuse this set (see the annotations)`;
+  if (report.errors.length > 0)
+    return `latchkey policy check: ${report.errors.length} error(s) in the policies: the service would refuse this set (see the annotations)`;
   return `latchkey policy check: ${report.warnings.length} lint warning(s), and strict is true (see the annotations)`;
 }

@@ -9,10 +9,14 @@ import * as z from 'zod/mini';
 export const INPUT_NAMES = ['policies', 'base', 'config', 'strict', 'comment', 'github-token'] as const;
 
 /** `true | True | TRUE | false | False | FALSE`, as the runner's YAML 1.2 core schema has it. */
-const boolean = (fallback: boolean) => z._default(
-  z.pipe(z.enum(['true', 'True', 'TRUE', 'false', 'False', 'FALSE'], { error: 'must be true or false' }), z.transform((value) => value.toLowerCase() === 'true')),
-  fallback,
-);
+const boolean = (fallback: boolean) =>
+  z._default(
+    z.pipe(
+      z.enum(['true', 'True', 'TRUE', 'false', 'False', 'FALSE'], { error: 'must be true or false' }),
+      z.transform((value) => value.toLowerCase() === 'true'),
+    ),
+    fallback,
+  );
 
 const RawInputs = z.object({
   policies: z._default(z.string(), 'policies'),

@@ -52,10 +52,11 @@ async function review(deps: ReviewDeps, inputs: ReviewInputs, pr: PullRequest | 
   const head = await loadRevision(checkout, await resolveRevision(checkout, 'HEAD', 'head'), load);
   const check = checkRevision(head, inputs.strict, checkout.root, deps.cwd);
   deps.runtime.print(check.annotations);
-  for (const path of head.skipped) deps.runtime.warning(`${path} is a symbolic link or a submodule: not checked or compared (a service loading from a checkout would follow it)`);
+  for (const path of head.skipped)
+    deps.runtime.warning(`${path} is a symbolic link or a submodule: not checked or compared (a service loading from a checkout would follow it)`);
   const base = inputs.base ?? pr?.baseSha ?? 'HEAD~1';
   const baseRevision = await loadRevision(checkout, await resolveRevision(checkout, base, 'base'), load);
-  const baseName = inputs.base === undefined ? pr?.baseRef ?? base : base;
+  const baseName = inputs.base === undefined ? (pr?.baseRef ?? base) : base;
   return { check, diff: diffRevisions(baseRevision, head, { folder: checkout.folder, base: baseName, head: 'HEAD' }) };
 }
 
@@ -63,7 +64,8 @@ async function review(deps: ReviewDeps, inputs: ReviewInputs, pr: PullRequest | 
 function policiesFolder(cwd: string, policies: string): string {
   const folder = resolve(cwd, policies);
   const inside = relative(cwd, folder);
-  if (inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) throw new InputError(`invalid inputs:\n  policies: ${policies} is not inside the workspace ${cwd}`);
+  if (inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside))
+    throw new InputError(`invalid inputs:\n  policies: ${policies} is not inside the workspace ${cwd}`);
   return folder;
 }
 
@@ -102,9 +104,10 @@ async function comment(deps: ReviewDeps, inputs: ReviewInputs, pr: PullRequest |
     runtime.info(`latchkey: comment ${outcome.id} on #${pr.number} ${outcome.action}`);
   } catch (error) {
     if (!(error instanceof CommentApiError)) throw error;
-    const hint = error.status === 403 || error.status === 404
-      ? ' (the token may not write to pull requests: give the job `permissions: pull-requests: write`; a fork\'s pull request never gets it)'
-      : '';
+    const hint =
+      error.status === 403 || error.status === 404
+        ? " (the token may not write to pull requests: give the job `permissions: pull-requests: write`; a fork's pull request never gets it)"
+        : '';
     runtime.warning(`could not comment on #${pr.number}: ${error.message}${hint}; the diff is in the job summary`);
   }
 }

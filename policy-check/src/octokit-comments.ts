@@ -17,7 +17,7 @@ export function createOctokitCommentApi(token: string, baseUrl: string): Comment
       } catch (error) {
         // Installation tokens are refused here (403 "Resource not accessible by integration").
         if (statusOf(error) === 403 || statusOf(error) === 404) return undefined;
-        throw apiError(error, 'reading the token\'s account');
+        throw apiError(error, "reading the token's account");
       }
     },
     listComments: (pr) => ({

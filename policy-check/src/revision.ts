@@ -55,18 +55,24 @@ export async function openCheckout(cwd: string, folder: string): Promise<Checkou
     throw checkoutError(error, `the workspace ${cwd} is not a git checkout: check the repository out first (actions/checkout with fetch-depth: 0)`);
   });
   const real = await realpath(folder).catch(() => folder);
-  const inside = relative(await realpath(root).catch(() => root), real).split(sep).join('/');
+  const inside = relative(await realpath(root).catch(() => root), real)
+    .split(sep)
+    .join('/');
   const normal = posix.normalize(inside === '' ? '.' : inside).replace(/\/+$/, '');
-  if (normal === '..' || normal.startsWith('../') || isAbsolute(normal)) throw new CheckoutError(`the policies folder ${folder} is not inside the repository ${root}`);
+  if (normal === '..' || normal.startsWith('../') || isAbsolute(normal))
+    throw new CheckoutError(`the policies folder ${folder} is not inside the repository ${root}`);
   return { root, folder: normal === '' ? '.' : normal };
 }
 
 /** The commit `revision` names; CheckoutError (saying so) when the clone does not have it. */
 export async function resolveRevision(checkout: Checkout, revision: string, role: 'base' | 'head'): Promise<string> {
   return resolveCommit(checkout.root, revision).catch((error: unknown) => {
-    throw checkoutError(error, role === 'base'
-      ? `the base revision "${revision}" is not in this clone: check out with actions/checkout and fetch-depth: 0 (the default depth of 1 fetches only the commit being built)`
-      : `this clone has no ${revision} commit: check the repository out first (actions/checkout with fetch-depth: 0)`);
+    throw checkoutError(
+      error,
+      role === 'base'
+        ? `the base revision "${revision}" is not in this clone: check out with actions/checkout and fetch-depth: 0 (the default depth of 1 fetches only the commit being built)`
+        : `this clone has no ${revision} commit: check the repository out first (actions/checkout with fetch-depth: 0)`,
+    );
   });
 }
 
@@ -79,7 +85,14 @@ export async function loadRevision(checkout: Checkout, commit: string, load: Loa
   try {
     const { set, warnings } = await lintPolicies(snapshot.dir, load);
     const side: DiffSide = { policies: set.policies, problems: [], warnings, displayFile: show };
-    return { commit, side, policies: set.policies.size, problems: [], warnings: warnings.map((w) => ({ ...w, file: show(w.file) })), skipped: snapshot.skipped };
+    return {
+      commit,
+      side,
+      policies: set.policies.size,
+      problems: [],
+      warnings: warnings.map((w) => ({ ...w, file: show(w.file) })),
+      skipped: snapshot.skipped,
+    };
   } catch (error) {
     if (!(error instanceof PolicyLoadError)) throw error;
     const side: DiffSide = { policies: undefined, problems: error.problems, displayFile: show };

@@ -31,15 +31,37 @@ describe('the Action when the exchange is refused', () => {
 
   // Refusals: one request, exit 1, the service's description and the hint for its reason.
   const refusals: Array<{ name: string; with: Record<string, string>; reason: string; expect: RegExp[] }> = [
-    { name: 'policy_denied lists the failed conditions with the token\'s values', with: { policy: 'webapp/release' }, reason: 'policy_denied',
-      expect: [/400 policy_denied/, /\n {2}- ref "refs\/heads\/main" is not allowed/, /Hint: This job's identity does not satisfy policy "webapp\/release"/] },
-    { name: 'policy_unknown names the policy asked for', with: { policy: 'webapp/nope' }, reason: 'policy_unknown',
-      expect: [/400 policy_unknown/, /Hint: The service has no policy named "webapp\/nope"/] },
-    { name: 'audience_mismatch shows the audience the service expects', with: { audience: 'https://wrong.example' }, reason: 'audience_mismatch',
-      expect: [/400 audience_mismatch/, /Hint: Set the `audience` input to the audience the service expects: `audience: https:\/\/latchkey\.test`/] },
-    { name: 'ttl_exceeded', with: { ttl: '2h' }, reason: 'ttl_exceeded', expect: [/400 ttl_exceeded/, /Hint: The `ttl` input asks for more than the policy's `ttl.max`/] },
+    {
+      name: "policy_denied lists the failed conditions with the token's values",
+      with: { policy: 'webapp/release' },
+      reason: 'policy_denied',
+      expect: [/400 policy_denied/, /\n {2}- ref "refs\/heads\/main" is not allowed/, /Hint: This job's identity does not satisfy policy "webapp\/release"/],
+    },
+    {
+      name: 'policy_unknown names the policy asked for',
+      with: { policy: 'webapp/nope' },
+      reason: 'policy_unknown',
+      expect: [/400 policy_unknown/, /Hint: The service has no policy named "webapp\/nope"/],
+    },
+    {
+      name: 'audience_mismatch shows the audience the service expects',
+      with: { audience: 'https://wrong.example' },
+      reason: 'audience_mismatch',
+      expect: [/400 audience_mismatch/, /Hint: Set the `audience` input to the audience the service expects: `audience: https:\/\/latchkey\.test`/],
+    },
+    {
+      name: 'ttl_exceeded',
+      with: { ttl: '2h' },
+      reason: 'ttl_exceeded',
+      expect: [/400 ttl_exceeded/, /Hint: The `ttl` input asks for more than the policy's `ttl.max`/],
+    },
     { name: 'scope_exceeded', with: { scope: 'admin' }, reason: 'scope_exceeded', expect: [/400 scope_exceeded/, /Hint: The `scope` input asks for more/] },
-    { name: 'justification_required', with: { policy: 'webapp/justified' }, reason: 'justification_required', expect: [/Hint: Policy "webapp\/justified" requires a reason: add a `justification:` input/] },
+    {
+      name: 'justification_required',
+      with: { policy: 'webapp/justified' },
+      reason: 'justification_required',
+      expect: [/Hint: Policy "webapp\/justified" requires a reason: add a `justification:` input/],
+    },
   ];
   for (const c of refusals) {
     it(`fails at once on ${c.name}`, async () => {
@@ -80,4 +102,3 @@ describe('the Action when the exchange is refused', () => {
     assert.match(errorAnnotation(main.stdout), /policy: is required/);
   });
 });
-

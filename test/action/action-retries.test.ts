@@ -106,4 +106,3 @@ describe('the Action when the service is down', () => {
     assert.match(main.stdout, /after 1 attempt: ECONNREFUSED/);
   });
 });
-

@@ -52,7 +52,10 @@ describe('the Action with a token grant', () => {
     assert.ok(!main.files.state.includes(token), 'the step state holds no secret');
 
     assert.match(main.summary, /\| Policy \| Kind \| Target \| Expires \| Grant id \|/);
-    assert.ok(main.summary.includes(`| webapp/read | token | https://internal.example | ${main.outputs['expires-at']} | \`${main.outputs['grant-id']}\` |`), main.summary);
+    assert.ok(
+      main.summary.includes(`| webapp/read | token | https://internal.example | ${main.outputs['expires-at']} | \`${main.outputs['grant-id']}\` |`),
+      main.summary,
+    );
     assert.ok(!main.summary.includes(token));
     assert.equal(svc.issuer.actionsTokenRequests > 0, true);
     assert.equal(await active(token), true);
@@ -63,14 +66,18 @@ describe('the Action with a token grant', () => {
     assert.equal(await active(token), false);
     assert.match(post.summary, new RegExp(`\\*\\*Revoked\\*\\* grant \`${main.outputs['grant-id']}\``));
     assert.doesNotMatch(post.stdout, /::warning::/);
-    const record = svc.audit.map((line) => JSON.parse(line) as Record<string, unknown>)
+    const record = svc.audit
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
       .find((r) => r.event === 'revoke' && (r.grant as { id?: string } | null)?.id === main.outputs['grant-id']);
     assert.equal(record?.outcome, 'revoked');
     assert.equal(record?.run_id, '1234567890');
   });
 
   it('output-credentials and token-env-name: the token as an output under a chosen variable', async () => {
-    const main = await runner.runMain({ with: inputs({ 'output-credentials': 'true', 'token-env-name': 'ARTIFACTS_TOKEN', scope: 'artifacts:read', ttl: '5m' }), env: job });
+    const main = await runner.runMain({
+      with: inputs({ 'output-credentials': 'true', 'token-env-name': 'ARTIFACTS_TOKEN', scope: 'artifacts:read', ttl: '5m' }),
+      env: job,
+    });
     assert.equal(main.exitCode, 0, `${main.stdout}\n${main.stderr}`);
     const token = main.env.ARTIFACTS_TOKEN ?? '';
     assert.equal(main.outputs.token, token);

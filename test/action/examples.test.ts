@@ -17,9 +17,21 @@ const root = new URL('../../', import.meta.url);
 const read = (path: string): string => readFileSync(new URL(path, root), 'utf8');
 const action = parseYaml(read('action.yml')) as { inputs: Record<string, { required?: boolean }> };
 
-interface Step { uses?: string; with?: Record<string, unknown> }
-interface Job { 'runs-on'?: string; environment?: string | { name: string }; permissions?: Record<string, string>; steps: Step[] }
-interface Workflow { on?: unknown; permissions?: Record<string, string>; jobs: Record<string, Job> }
+interface Step {
+  uses?: string;
+  with?: Record<string, unknown>;
+}
+interface Job {
+  'runs-on'?: string;
+  environment?: string | { name: string };
+  permissions?: Record<string, string>;
+  steps: Step[];
+}
+interface Workflow {
+  on?: unknown;
+  permissions?: Record<string, string>;
+  jobs: Record<string, Job>;
+}
 
 const isLatchkey = (step: Step): boolean => /(^|\/)latchkey@/.test(step.uses ?? '');
 
@@ -86,7 +98,8 @@ describe('examples and README snippets', () => {
       const snippet = parseYaml(block) as Workflow;
       assert.deepEqual(workflowProblems(snippet), [], block);
       for (const job of Object.values(snippet.jobs)) {
-        for (const step of job.steps.filter(isLatchkey)) assert.ok(policies.policies.has(String(step.with?.policy)), `README names policy ${String(step.with?.policy)}`);
+        for (const step of job.steps.filter(isLatchkey))
+          assert.ok(policies.policies.has(String(step.with?.policy)), `README names policy ${String(step.with?.policy)}`);
       }
     }
   });
@@ -94,7 +107,8 @@ describe('examples and README snippets', () => {
   it('the README lists every input and output of action.yml', () => {
     const section = usingTheAction();
     const manifest = parseYaml(read('action.yml')) as { inputs: Record<string, unknown>; outputs: Record<string, unknown> };
-    for (const name of [...Object.keys(manifest.inputs), ...Object.keys(manifest.outputs)]) assert.ok(section.includes(`\`${name}\``), `README mentions ${name}`);
+    for (const name of [...Object.keys(manifest.inputs), ...Object.keys(manifest.outputs)])
+      assert.ok(section.includes(`\`${name}\``), `README mentions ${name}`);
   });
 });
 
@@ -104,9 +118,15 @@ function githubClaims(workflow: Workflow, job: Job, file: string): Record<string
   const workflowRef = `acme/webapp/.github/workflows/${file}@refs/heads/main`;
   const events = typeof workflow.on === 'object' && workflow.on !== null ? Object.keys(workflow.on) : [String(workflow.on)];
   return {
-    repository: 'acme/webapp', repository_id: '892341', repository_owner: 'acme', repository_owner_id: '1342004',
-    ref: 'refs/heads/main', workflow_ref: workflowRef, job_workflow_ref: workflowRef,
-    event_name: events.includes('push') ? 'push' : events[0], runner_environment: 'github-hosted',
+    repository: 'acme/webapp',
+    repository_id: '892341',
+    repository_owner: 'acme',
+    repository_owner_id: '1342004',
+    ref: 'refs/heads/main',
+    workflow_ref: workflowRef,
+    job_workflow_ref: workflowRef,
+    event_name: events.includes('push') ? 'push' : events[0],
+    runner_environment: 'github-hosted',
     ...(environment !== undefined ? { environment } : {}),
   };
 }

@@ -45,7 +45,14 @@ export async function startFlakyProxy(target: string): Promise<FlakyProxy> {
       failure.times -= 1;
       req.resume();
       res.writeHead(failure.status, { 'content-type': 'application/json', 'retry-after': failure.retryAfter });
-      return void res.end(JSON.stringify({ error: 'temporarily_unavailable', error_description: 'the STS endpoint is unavailable', reason: 'upstream_unavailable', request_id: 'proxy' }));
+      return void res.end(
+        JSON.stringify({
+          error: 'temporarily_unavailable',
+          error_description: 'the STS endpoint is unavailable',
+          reason: 'upstream_unavailable',
+          request_id: 'proxy',
+        }),
+      );
     }
     forward(target, req, res).catch(() => res.destroy());
   });

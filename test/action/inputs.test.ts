@@ -27,14 +27,26 @@ const REQUIRED = { url: 'https://latchkey.acme.internal', policy: 'webapp/deploy
 describe('action.yml', () => {
   it('declares exactly the inputs the Action reads, with SPEC §6 defaults', () => {
     assert.deepEqual(Object.keys(manifest.inputs).sort(), [...INPUT_NAMES].sort());
-    const defaults = Object.fromEntries(Object.entries(manifest.inputs).filter(([, i]) => i.default !== undefined).map(([n, i]) => [n, String(i.default)]));
+    const defaults = Object.fromEntries(
+      Object.entries(manifest.inputs)
+        .filter(([, i]) => i.default !== undefined)
+        .map(([n, i]) => [n, String(i.default)]),
+    );
     assert.deepEqual(defaults, { 'export-env': 'true', 'output-credentials': 'false', revoke: 'true', retries: '3', 'token-env-name': 'LATCHKEY_TOKEN' });
     assert.equal(manifest.inputs.url?.required, true);
     assert.equal(manifest.inputs.policy?.required, true);
   });
 
   it('declares the SPEC §6 outputs', () => {
-    assert.deepEqual(Object.keys(manifest.outputs).sort(), ['aws-access-key-id', 'aws-secret-access-key', 'aws-session-token', 'expires-at', 'grant-id', 'policy', 'token']);
+    assert.deepEqual(Object.keys(manifest.outputs).sort(), [
+      'aws-access-key-id',
+      'aws-secret-access-key',
+      'aws-session-token',
+      'expires-at',
+      'grant-id',
+      'policy',
+      'token',
+    ]);
   });
 });
 
@@ -43,19 +55,50 @@ describe('readInputs', () => {
     {
       name: 'only the required inputs: defaults apply, audience is the url',
       given: REQUIRED,
-      expect: { url: 'https://latchkey.acme.internal', policy: 'webapp/deploy-prod', audience: 'https://latchkey.acme.internal', ttl: undefined, scope: undefined, exportEnv: true, outputCredentials: false, revoke: true, retries: 3, tokenEnvName: 'LATCHKEY_TOKEN' },
+      expect: {
+        url: 'https://latchkey.acme.internal',
+        policy: 'webapp/deploy-prod',
+        audience: 'https://latchkey.acme.internal',
+        ttl: undefined,
+        scope: undefined,
+        exportEnv: true,
+        outputCredentials: false,
+        revoke: true,
+        retries: 3,
+        tokenEnvName: 'LATCHKEY_TOKEN',
+      },
     },
-    { name: 'a trailing slash on the url is dropped (and so from the default audience)', given: { ...REQUIRED, url: 'https://latchkey.acme.internal/' }, expect: { url: 'https://latchkey.acme.internal', audience: 'https://latchkey.acme.internal' } },
-    { name: 'a url with a path prefix keeps it', given: { ...REQUIRED, url: 'https://gw.acme.internal/latchkey/' }, expect: { url: 'https://gw.acme.internal/latchkey' } },
+    {
+      name: 'a trailing slash on the url is dropped (and so from the default audience)',
+      given: { ...REQUIRED, url: 'https://latchkey.acme.internal/' },
+      expect: { url: 'https://latchkey.acme.internal', audience: 'https://latchkey.acme.internal' },
+    },
+    {
+      name: 'a url with a path prefix keeps it',
+      given: { ...REQUIRED, url: 'https://gw.acme.internal/latchkey/' },
+      expect: { url: 'https://gw.acme.internal/latchkey' },
+    },
     { name: 'http on loopback', given: { ...REQUIRED, url: 'http://127.0.0.1:8080' }, expect: { url: 'http://127.0.0.1:8080' } },
     { name: 'an explicit audience', given: { ...REQUIRED, audience: 'https://aud.example' }, expect: { audience: 'https://aud.example' } },
     { name: 'ttl in seconds', given: { ...REQUIRED, ttl: '900' }, expect: { ttl: 900 } },
     { name: 'ttl as a duration', given: { ...REQUIRED, ttl: '1h30m' }, expect: { ttl: 5400 } },
-    { name: 'scope with commas, newlines and extra spaces', given: { ...REQUIRED, scope: ' artifacts:read,\n artifacts:write  ' }, expect: { scope: 'artifacts:read artifacts:write' } },
-    { name: 'booleans in the YAML core spellings', given: { ...REQUIRED, 'export-env': 'False', 'output-credentials': 'TRUE', revoke: 'false' }, expect: { exportEnv: false, outputCredentials: true, revoke: false } },
+    {
+      name: 'scope with commas, newlines and extra spaces',
+      given: { ...REQUIRED, scope: ' artifacts:read,\n artifacts:write  ' },
+      expect: { scope: 'artifacts:read artifacts:write' },
+    },
+    {
+      name: 'booleans in the YAML core spellings',
+      given: { ...REQUIRED, 'export-env': 'False', 'output-credentials': 'TRUE', revoke: 'false' },
+      expect: { exportEnv: false, outputCredentials: true, revoke: false },
+    },
     { name: 'retries 0', given: { ...REQUIRED, retries: '0' }, expect: { retries: 0 } },
     { name: 'values are trimmed', given: { url: ' https://l.example ', policy: ' a/b \n' }, expect: { url: 'https://l.example', policy: 'a/b' } },
-    { name: 'an empty input counts as absent', given: { ...REQUIRED, ttl: '', audience: '' }, expect: { ttl: undefined, audience: 'https://latchkey.acme.internal' } },
+    {
+      name: 'an empty input counts as absent',
+      given: { ...REQUIRED, ttl: '', audience: '' },
+      expect: { ttl: undefined, audience: 'https://latchkey.acme.internal' },
+    },
   ];
   for (const c of valid) {
     it(`accepts ${c.name}`, () => {
@@ -76,20 +119,31 @@ describe('readInputs', () => {
     { name: 'yes as a boolean', given: { ...REQUIRED, revoke: 'yes' }, messages: ['revoke: must be true or false'] },
     { name: 'too many retries', given: { ...REQUIRED, retries: '11' }, messages: ['retries: must be a whole number from 0 to 10'] },
     { name: 'negative retries', given: { ...REQUIRED, retries: '-1' }, messages: ['retries: must be a whole number from 0 to 10'] },
-    { name: 'a variable name with a dash', given: { ...REQUIRED, 'token-env-name': 'MY-TOKEN' }, messages: ['token-env-name: must be an environment variable name'] },
-    { name: 'a justification over 1,000 characters', given: { ...REQUIRED, justification: 'x'.repeat(1001) }, messages: ['justification: must be at most 1,000 characters'] },
+    {
+      name: 'a variable name with a dash',
+      given: { ...REQUIRED, 'token-env-name': 'MY-TOKEN' },
+      messages: ['token-env-name: must be an environment variable name'],
+    },
+    {
+      name: 'a justification over 1,000 characters',
+      given: { ...REQUIRED, justification: 'x'.repeat(1001) },
+      messages: ['justification: must be at most 1,000 characters'],
+    },
   ];
   for (const c of invalid) {
     it(`refuses ${c.name}`, () => {
-      assert.throws(() => readInputs(runnerEnv(c.given)), (error: unknown) => {
-        assert.ok(error instanceof InputError);
-        for (const message of c.messages) assert.ok(error.message.includes(message), `${error.message}\n  lacks: ${message}`);
-        return true;
-      });
+      assert.throws(
+        () => readInputs(runnerEnv(c.given)),
+        (error: unknown) => {
+          assert.ok(error instanceof InputError);
+          for (const message of c.messages) assert.ok(error.message.includes(message), `${error.message}\n  lacks: ${message}`);
+          return true;
+        },
+      );
     });
   }
 
-  it('reads the runner\'s variable names: upper case, hyphens kept, spaces to _', () => {
+  it("reads the runner's variable names: upper case, hyphens kept, spaces to _", () => {
     assert.equal(inputVariable('export-env'), 'INPUT_EXPORT-ENV');
     assert.equal(inputVariable('token env'), 'INPUT_TOKEN_ENV');
   });

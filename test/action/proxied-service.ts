@@ -23,7 +23,9 @@ export async function startProxiedService(policies: Record<string, string>): Pro
   const proxy = await startFlakyProxy(svc.url);
   const runner = await createRunner();
   return {
-    svc, proxy, runner,
+    svc,
+    proxy,
+    runner,
     job: { ACTIONS_ID_TOKEN_REQUEST_URL: svc.issuer.actionsTokenUrl, ACTIONS_ID_TOKEN_REQUEST_TOKEN: svc.issuer.runtimeToken },
     inputs: (extra = {}) => ({ url: proxy.url, policy: 'webapp/read', audience: 'https://latchkey.test', ...extra }),
     async close() {

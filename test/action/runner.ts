@@ -81,18 +81,25 @@ export async function createRunner(): Promise<Runner> {
       ...extraEnv,
       ...definedOnly(options.env ?? {}),
       ...inputVariables({ ...defaults, ...options.with }),
-      GITHUB_ENV: paths.env, GITHUB_OUTPUT: paths.outputs, GITHUB_STATE: paths.state, GITHUB_STEP_SUMMARY: paths.summary,
+      GITHUB_ENV: paths.env,
+      GITHUB_OUTPUT: paths.outputs,
+      GITHUB_STATE: paths.state,
+      GITHUB_STEP_SUMMARY: paths.summary,
     };
     const run = await runNode(join(actionDir, file), env, dir);
     const files = { env: await readFile(paths.env, 'utf8'), outputs: await readFile(paths.outputs, 'utf8'), state: await readFile(paths.state, 'utf8') };
     return {
-      ...run, files,
-      env: parseFileCommands(files.env), outputs: parseFileCommands(files.outputs), state: parseFileCommands(files.state),
+      ...run,
+      files,
+      env: parseFileCommands(files.env),
+      outputs: parseFileCommands(files.outputs),
+      state: parseFileCommands(files.state),
       summary: await readFile(paths.summary, 'utf8'),
     };
   };
   return {
-    dir, defaults,
+    dir,
+    defaults,
     runMain: (options = {}) => step(manifest.runs.main, {}, options),
     runPost: (main, options = {}) => {
       if (manifest.runs.post === undefined) throw new Error('action.yml has no post step');
@@ -182,7 +189,9 @@ export function maskingProblems(stdout: string, secrets: readonly string[]): str
     if (firstUse !== maskLine) problems.push(`secret ${secret.slice(0, 6)}… appears on line ${firstUse + 1} before its mask (line ${maskLine + 1})`);
     const uses = lines.filter((line) => line.includes(secret) && line !== `::add-mask::${secret}`);
     if (uses.length > 0) problems.push(`secret ${secret.slice(0, 6)}… is printed outside its mask command`);
-    const masked = lines.slice(0, Math.max(0, maskLine)).some((line) => line.startsWith('::') && !line.startsWith('::add-mask::') && !line.startsWith('::debug::'));
+    const masked = lines
+      .slice(0, Math.max(0, maskLine))
+      .some((line) => line.startsWith('::') && !line.startsWith('::add-mask::') && !line.startsWith('::debug::'));
     if (masked) problems.push(`a workflow command other than add-mask precedes the mask of ${secret.slice(0, 6)}…`);
   }
   return problems;

@@ -9,12 +9,21 @@ import assert from 'node:assert/strict';
 import { parseTokenResponse } from '../../action/src/token-response.ts';
 
 const TOKEN = {
-  access_token: 'eyJ.access.token', issued_token_type: 'urn:ietf:params:oauth:token-type:jwt', token_type: 'Bearer',
-  expires_in: 600, grant_id: 'g-1', policy: 'webapp/read', expires_at: '2026-11-23T10:10:00Z',
+  access_token: 'eyJ.access.token',
+  issued_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+  token_type: 'Bearer',
+  expires_in: 600,
+  grant_id: 'g-1',
+  policy: 'webapp/read',
+  expires_at: '2026-11-23T10:10:00Z',
 };
 const AWS_OBJECT = {
-  access_key_id: 'ASIAEXAMPLE', secret_access_key: 'SECRET-KEY-VALUE', session_token: 'SESSION-VALUE',
-  expiration: '2026-11-23T10:10:00Z', region: 'eu-west-1', assumed_role_arn: 'arn:aws:sts::1:assumed-role/r/s',
+  access_key_id: 'ASIAEXAMPLE',
+  secret_access_key: 'SECRET-KEY-VALUE',
+  session_token: 'SESSION-VALUE',
+  expiration: '2026-11-23T10:10:00Z',
+  region: 'eu-west-1',
+  assumed_role_arn: 'arn:aws:sts::1:assumed-role/r/s',
 };
 const AWS = { ...TOKEN, access_token: 'SESSION-VALUE', issued_token_type: 'urn:latchkey:token-type:aws-credentials', token_type: 'N_A', aws: AWS_OBJECT };
 const SECRETS = ['eyJ.access.token', 'ASIAEXAMPLE', 'SECRET-KEY-VALUE', 'SESSION-VALUE'];
@@ -25,8 +34,14 @@ describe('parseTokenResponse', () => {
     { name: 'a token grant with a scope', body: { ...TOKEN, scope: 'artifacts:read' } },
     { name: 'a github grant', body: { ...TOKEN, issued_token_type: 'urn:latchkey:token-type:github-token' } },
     { name: 'an aws grant', body: AWS },
-    { name: 'an aws grant without the optional expiration and role', body: { ...AWS, aws: { ...AWS_OBJECT, expiration: undefined, assumed_role_arn: undefined } } },
-    { name: 'fields the service adds later, at the top and in aws', body: { ...AWS, renewable: true, approval: { id: 'a' }, aws: { ...AWS_OBJECT, account_id: '1' } } },
+    {
+      name: 'an aws grant without the optional expiration and role',
+      body: { ...AWS, aws: { ...AWS_OBJECT, expiration: undefined, assumed_role_arn: undefined } },
+    },
+    {
+      name: 'fields the service adds later, at the top and in aws',
+      body: { ...AWS, renewable: true, approval: { id: 'a' }, aws: { ...AWS_OBJECT, account_id: '1' } },
+    },
   ];
   for (const c of accepted) {
     it(`accepts ${c.name}`, () => {
@@ -52,7 +67,11 @@ describe('parseTokenResponse', () => {
     { name: 'aws without its region', body: { ...AWS, aws: awsWithoutRegion }, problem: 'aws.region is missing' },
     { name: 'an empty secret access key', body: { ...AWS, aws: { ...AWS_OBJECT, secret_access_key: '' } }, problem: 'aws.secret_access_key is empty' },
     { name: 'aws as an array', body: { ...AWS, aws: [AWS_OBJECT] }, problem: 'aws is an array, not object' },
-    { name: 'two problems at once', body: { ...TOKEN, grant_id: 7, expires_at: undefined }, problem: 'grant_id is a number, not string; expires_at is missing' },
+    {
+      name: 'two problems at once',
+      body: { ...TOKEN, grant_id: 7, expires_at: undefined },
+      problem: 'grant_id is a number, not string; expires_at is missing',
+    },
     { name: 'an array body', body: [TOKEN], problem: 'the body is an array, not object' },
     { name: 'a null body', body: null, problem: 'the body is null, not object' },
   ];

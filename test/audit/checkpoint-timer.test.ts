@@ -10,7 +10,13 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { createCheckpointSink, createCheckpointTimer, startAuditCheckpoints, type EmittedCheckpoint, type IntervalTimers } from '../../exchange-service/src/audit/checkpoint-timer.ts';
+import {
+  createCheckpointSink,
+  createCheckpointTimer,
+  startAuditCheckpoints,
+  type EmittedCheckpoint,
+  type IntervalTimers,
+} from '../../exchange-service/src/audit/checkpoint-timer.ts';
 import { readKeysDir } from '../../exchange-service/src/audit/checkpoint-keys.ts';
 import { signCheckpoint, verifyCheckpoint } from '../../exchange-service/src/audit/checkpoint.ts';
 import { createKeyFile, type SigningKey } from '../../exchange-service/src/jws/signing-keys.ts';
@@ -93,14 +99,21 @@ describe('checkpoint timer', () => {
       const first = await timer.tick();
       const records = await readAll(store);
       assert.deepEqual(first?.claims, {
-        seq: 2, hash: records[1]?.hash, time: new Date(NOW_MS).toISOString(), iss: 'https://latchkey.test', policy_set_version: 'set-1',
+        seq: 2,
+        hash: records[1]?.hash,
+        time: new Date(NOW_MS).toISOString(),
+        iss: 'https://latchkey.test',
+        policy_set_version: 'set-1',
       });
       assert.equal(await timer.tick(), undefined, 'head unchanged: nothing new');
 
       await store.appendAudit(makeBody(3));
       timers.callback?.(); // the interval firing
       assert.equal(await timer.tick(), undefined, 'the interval tick already signed seq 3');
-      assert.deepEqual(emitted.map((c) => c.claims.seq), [2, 3]);
+      assert.deepEqual(
+        emitted.map((c) => c.claims.seq),
+        [2, 3],
+      );
       const jwks = await readKeysDir(join(temp.dir, 'keys'));
       for (const checkpoint of emitted) assert.deepEqual((await verifyCheckpoint(checkpoint.jws, jwks)).claims, checkpoint.claims);
     } finally {
@@ -123,7 +136,10 @@ describe('checkpoint timer', () => {
       assert.equal(last?.claims.seq, 2);
       assert.equal(timers.cleared, true);
       assert.equal(await timer.stop(), undefined, 'a second stop does nothing');
-      assert.deepEqual(emitted.map((c) => c.claims.seq), [1, 2]);
+      assert.deepEqual(
+        emitted.map((c) => c.claims.seq),
+        [1, 2],
+      );
     } finally {
       await store.close();
     }
@@ -159,7 +175,10 @@ describe('checkpoint timer', () => {
       await store.appendAudit(makeBody(6));
       assert.equal(await timer.tick(), undefined, 'the chain grew back past seq 4, but seq 4 is not the record signed');
       assert.equal(await timer.stop(), undefined);
-      assert.deepEqual(emitted.map((c) => c.claims.seq), [4]);
+      assert.deepEqual(
+        emitted.map((c) => c.claims.seq),
+        [4],
+      );
       const errors = lines.filter((line) => line.level === 'error');
       assert.ok(errors.length >= 2);
       assert.equal(errors[0]?.msg, 'audit chain changed below the last checkpoint: not signing');
@@ -204,7 +223,10 @@ describe('checkpoint sink and service wiring', () => {
     assert.equal(readFileSync(file, 'utf8'), `${jws}\n${jws}\n`);
     assert.deepEqual(
       lines.map(({ msg, checkpoint, seq, level }) => ({ msg, checkpoint, seq, level })),
-      [{ msg: 'audit checkpoint', checkpoint: jws, seq: 1, level: 'info' }, { msg: 'audit checkpoint', checkpoint: jws, seq: 2, level: 'info' }],
+      [
+        { msg: 'audit checkpoint', checkpoint: jws, seq: 1, level: 'info' },
+        { msg: 'audit checkpoint', checkpoint: jws, seq: 2, level: 'info' },
+      ],
     );
   });
 
@@ -213,7 +235,10 @@ describe('checkpoint sink and service wiring', () => {
     const emit = createCheckpointSink({ logger, file: join(temp.dir, 'no-such-folder', 'checkpoints.txt') });
     const claims = { seq: 1, hash: 'a'.repeat(64), time: new Date(NOW_MS).toISOString() };
     await emit({ jws: await signCheckpoint(key, claims), claims });
-    assert.deepEqual(lines.map((line) => line.level), ['info', 'error']);
+    assert.deepEqual(
+      lines.map((line) => line.level),
+      ['info', 'error'],
+    );
   });
 
   const wiring: Array<{ name: string; interval: number; expected: number | undefined }> = [
@@ -227,8 +252,13 @@ describe('checkpoint sink and service wiring', () => {
       try {
         for (let n = 1; n <= 3; n += 1) await store.appendAudit(makeBody(n));
         const timer = startAuditCheckpoints({
-          store, audit: { checkpoint_interval: interval }, signingKey: () => key, issuer: 'https://latchkey.test',
-          policySetVersion: () => null, logger, now: () => NOW_MS,
+          store,
+          audit: { checkpoint_interval: interval },
+          signingKey: () => key,
+          issuer: 'https://latchkey.test',
+          policySetVersion: () => null,
+          logger,
+          now: () => NOW_MS,
         });
         assert.equal((await timer.stop())?.claims.seq, expected);
         assert.equal(lines.filter((line) => line.msg === 'audit checkpoint').length, expected === undefined ? 0 : 1);

@@ -11,8 +11,13 @@ import { createCheckpointMatcher } from '../../exchange-service/src/audit/checkp
 import { readChainHead, readHashAt } from '../../exchange-service/src/audit/checkpoint-head.ts';
 import { readKeysDir } from '../../exchange-service/src/audit/checkpoint-keys.ts';
 import {
-  CHECKPOINT_TYPE, CheckpointError, extractCheckpoints, signCheckpoint, verifyCheckpoint,
-  type CheckpointClaims, type CheckpointErrorCode,
+  CHECKPOINT_TYPE,
+  CheckpointError,
+  extractCheckpoints,
+  signCheckpoint,
+  verifyCheckpoint,
+  type CheckpointClaims,
+  type CheckpointErrorCode,
 } from '../../exchange-service/src/audit/checkpoint.ts';
 import { createKeyFile, type SigningKey } from '../../exchange-service/src/jws/signing-keys.ts';
 import { signCompactJwt } from '../../exchange-service/src/jws/sign.ts';
@@ -22,7 +27,13 @@ import { makeBody, makeGrantInput, makeTempDir, readAll } from '../store/fixture
 const temp = makeTempDir();
 after(() => temp.remove());
 
-const CLAIMS: CheckpointClaims = { seq: 42, hash: 'ab'.repeat(32), time: '2026-11-23T10:05:00.000Z', iss: 'https://latchkey.test', policy_set_version: 'c0ffee' };
+const CLAIMS: CheckpointClaims = {
+  seq: 42,
+  hash: 'ab'.repeat(32),
+  time: '2026-11-23T10:05:00.000Z',
+  iss: 'https://latchkey.test',
+  policy_set_version: 'c0ffee',
+};
 
 let key: SigningKey;
 let otherKey: SigningKey;
@@ -102,7 +113,14 @@ describe('checkpoint signatures', () => {
 describe('finding checkpoints in a file', () => {
   const jws = 'eyJhbGciOiJFUzI1NiJ9.eyJzZXEiOjF9.c2ln';
   const cases: Array<{ name: string; text: string; expected: Array<{ line: number; jws: string }> }> = [
-    { name: 'one JWS per line', text: `${jws}\n${jws}x\n`, expected: [{ line: 1, jws }, { line: 2, jws: `${jws}x` }] },
+    {
+      name: 'one JWS per line',
+      text: `${jws}\n${jws}x\n`,
+      expected: [
+        { line: 1, jws },
+        { line: 2, jws: `${jws}x` },
+      ],
+    },
     {
       name: 'service log lines, other lines passed over',
       text: [

@@ -12,8 +12,7 @@ describe('canonicalize: RFC 8785 published examples', () => {
     );
     assert.equal(
       canonicalize(input),
-      '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],' +
-        '"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}',
+      '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],' + '"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}',
     );
   });
 
@@ -82,7 +81,11 @@ describe('canonicalize: structure and strings', () => {
   const cases: Array<{ name: string; input: unknown; expected: string }> = [
     { name: 'empty object', input: {}, expected: '{}' },
     { name: 'empty array', input: [], expected: '[]' },
-    { name: 'nested members sorted at every level', input: { b: [{ z: 1, a: 2 }], a: { y: null, x: true } }, expected: '{"a":{"x":true,"y":null},"b":[{"a":2,"z":1}]}' },
+    {
+      name: 'nested members sorted at every level',
+      input: { b: [{ z: 1, a: 2 }], a: { y: null, x: true } },
+      expected: '{"a":{"x":true,"y":null},"b":[{"a":2,"z":1}]}',
+    },
     { name: 'array order kept', input: [3, 1, 2], expected: '[3,1,2]' },
     { name: 'undefined member left out', input: { a: undefined, b: 1 }, expected: '{"b":1}' },
     { name: 'short escapes for \\b \\t \\n \\f \\r', input: '\b\t\n\f\r', expected: '"\\b\\t\\n\\f\\r"' },
@@ -119,7 +122,12 @@ describe('canonicalize: refuses what is not I-JSON', () => {
     { name: 'bigint', input: { n: 10n } },
     { name: 'Date', input: { at: new Date(0) } },
     { name: 'Map', input: new Map([['a', 1]]) },
-    { name: 'class instance', input: new (class Point { x = 1 })() },
+    {
+      name: 'class instance',
+      input: new (class Point {
+        x = 1;
+      })(),
+    },
     { name: 'cycle', input: cyclic },
     { name: 'lone high surrogate in a value', input: { s: 'a\ud800b' } },
     { name: 'lone low surrogate in a member name', input: { '\udc00': 1 } },

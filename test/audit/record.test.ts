@@ -26,9 +26,25 @@ describe('identityFromClaims', () => {
   });
 
   test('IDENTITY_CLAIMS lists the SPEC §5 claims in order', () => {
-    assert.deepEqual([...IDENTITY_CLAIMS], [
-      'repository', 'repository_id', 'repository_owner', 'repository_owner_id', 'ref', 'sha', 'workflow_ref',
-      'job_workflow_ref', 'environment', 'event_name', 'run_id', 'run_attempt', 'actor', 'actor_id', 'runner_environment',
-    ]);
+    assert.deepEqual(
+      [...IDENTITY_CLAIMS],
+      [
+        'repository',
+        'repository_id',
+        'repository_owner',
+        'repository_owner_id',
+        'ref',
+        'sha',
+        'workflow_ref',
+        'job_workflow_ref',
+        'environment',
+        'event_name',
+        'run_id',
+        'run_attempt',
+        'actor',
+        'actor_id',
+        'runner_environment',
+      ],
+    );
   });
 });

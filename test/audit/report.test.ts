@@ -19,7 +19,13 @@ after(async () => {
   temp.remove();
 });
 
-interface GrantSpec { policy: string; ttl: number; justification: string | null; repository: string; expiresInS?: number }
+interface GrantSpec {
+  policy: string;
+  ttl: number;
+  justification: string | null;
+  repository: string;
+  expiresInS?: number;
+}
 
 /** A granted exchange `n` for `spec`, committed the way the service commits one. */
 async function grant(n: number, spec: GrantSpec): Promise<void> {
@@ -38,7 +44,11 @@ function about(n: number, event: 'revoke' | 'introspect', outcome: 'revoked' | '
 
 const POLICIES: NonNullable<ReportOptions['policies']> = {
   version: 'abc123',
-  byName: new Map([['infra/unused', { ttlMax: 600 }], ['webapp/deploy-prod', { ttlMax: 900 }], ['webapp/read', { ttlMax: 3600 }]]),
+  byName: new Map([
+    ['infra/unused', { ttlMax: 600 }],
+    ['webapp/deploy-prod', { ttlMax: 900 }],
+    ['webapp/read', { ttlMax: 3600 }],
+  ]),
 };
 const UNTIL = NOW_MS + 3_600_000;
 
@@ -79,14 +89,21 @@ describe('audit report aggregation', () => {
       { requester: 'acme/evil', exchanges: 2, granted: 0, denied: 2 },
       { requester: null, exchanges: 1, granted: 0, denied: 1 },
     ]);
-    assert.deepEqual(report.unreleased_grants, [
-      { policy: 'old/removed', granted: 1, unreleased: 1, grant_ids: ['grant-11'] },
-      { policy: 'webapp/deploy-prod', granted: 3, unreleased: 1, grant_ids: ['grant-2'] },
-      { policy: 'webapp/read', granted: 2, unreleased: 1, grant_ids: ['grant-4'] },
-    ], 'grant-1 was revoked, grant-3 introspected, grant-12 is still live');
+    assert.deepEqual(
+      report.unreleased_grants,
+      [
+        { policy: 'old/removed', granted: 1, unreleased: 1, grant_ids: ['grant-11'] },
+        { policy: 'webapp/deploy-prod', granted: 3, unreleased: 1, grant_ids: ['grant-2'] },
+        { policy: 'webapp/read', granted: 2, unreleased: 1, grant_ids: ['grant-4'] },
+      ],
+      'grant-1 was revoked, grant-3 introspected, grant-12 is still live',
+    );
     assert.deepEqual(report.ttl_at_max, [{ policy: 'webapp/deploy-prod', ttl_max: 900, granted: 3, at_max: 2 }]);
     assert.deepEqual(report.justifications, {
-      missing: [{ policy: 'webapp/deploy-prod', granted: 3, missing: 1 }, { policy: 'webapp/read', granted: 2, missing: 1 }],
+      missing: [
+        { policy: 'webapp/deploy-prod', granted: 3, missing: 1 },
+        { policy: 'webapp/read', granted: 2, missing: 1 },
+      ],
       repeated: [{ text: 'routine', count: 2, requesters: 2, policies: ['webapp/deploy-prod', 'webapp/read'] }],
     });
     assert.deepEqual(report.unused_policies, [{ policy: 'infra/unused', requests: 0 }]);
@@ -94,9 +111,26 @@ describe('audit report aggregation', () => {
 
   test('a window keeps only its records', async () => {
     const report = await buildAuditReport(store.readAudit(), { sinceMs: NOW_MS + 6_500, untilMs: UNTIL, policies: POLICIES });
-    assert.deepEqual(report.window, { since: new Date(NOW_MS + 6_500).toISOString(), until: new Date(UNTIL).toISOString(), records: 6, first_seq: 7, last_seq: 12 });
-    assert.deepEqual(report.exchanges.map((row) => [row.policy, row.total]), [[null, 1], ['old/removed', 1], ['webapp/deploy-prod', 3], ['webapp/read', 1]]);
-    assert.deepEqual(report.unused_policies, [{ policy: 'infra/unused', requests: 0 }, { policy: 'webapp/read', requests: 1 }]);
+    assert.deepEqual(report.window, {
+      since: new Date(NOW_MS + 6_500).toISOString(),
+      until: new Date(UNTIL).toISOString(),
+      records: 6,
+      first_seq: 7,
+      last_seq: 12,
+    });
+    assert.deepEqual(
+      report.exchanges.map((row) => [row.policy, row.total]),
+      [
+        [null, 1],
+        ['old/removed', 1],
+        ['webapp/deploy-prod', 3],
+        ['webapp/read', 1],
+      ],
+    );
+    assert.deepEqual(report.unused_policies, [
+      { policy: 'infra/unused', requests: 0 },
+      { policy: 'webapp/read', requests: 1 },
+    ]);
     assert.deepEqual(report.justifications.repeated, []);
   });
 

@@ -72,7 +72,15 @@ function insertChainedForgery(path: string): void {
   const previous = storedRecord(path, 3);
   const forged = sealRecord(String(previous.hash), makeBody(99, { outcome: 'granted', reason: null }));
   sql(path, 'UPDATE audit SET seq = -seq WHERE seq >= 4; UPDATE audit SET seq = 1 - seq WHERE seq < 0;');
-  sql(path, 'INSERT INTO audit (seq, id, time, hash, prev_hash, record) VALUES (4, ?, ?, ?, ?, ?)', forged.id, forged.time, forged.hash, forged.prev_hash, canonicalize(forged));
+  sql(
+    path,
+    'INSERT INTO audit (seq, id, time, hash, prev_hash, record) VALUES (4, ?, ?, ?, ?, ?)',
+    forged.id,
+    forged.time,
+    forged.hash,
+    forged.prev_hash,
+    canonicalize(forged),
+  );
 }
 
 /** Edits seq 3 and recomputes its own hash: the tamper only shows at the next link. */
@@ -98,45 +106,63 @@ describe('audit verify on a real SQLite file', () => {
     {
       name: 'a field edited inside the stored JSON',
       tamper: (path) => sql(path, "UPDATE audit SET record = json_set(record, '$.outcome', 'granted') WHERE seq = 4"),
-      seq: 4, id: 'record-4', problem: /hash does not match the record's contents/,
+      seq: 4,
+      id: 'record-4',
+      problem: /hash does not match the record's contents/,
     },
     {
       name: 'a field edited and the record re-hashed',
       tamper: editAndRehash,
-      seq: 4, id: 'record-4', problem: /prev_hash does not match the hash of seq 3/,
+      seq: 4,
+      id: 'record-4',
+      problem: /prev_hash does not match the hash of seq 3/,
     },
     {
       name: 'a row deleted',
       tamper: (path) => sql(path, 'DELETE FROM audit WHERE seq = 4'),
-      seq: 5, id: 'record-5', problem: /seq 5 follows seq 3: 1 record\(s\) missing/,
+      seq: 5,
+      id: 'record-5',
+      problem: /seq 5 follows seq 3: 1 record\(s\) missing/,
     },
     {
       name: 'the first row deleted',
       tamper: (path) => sql(path, 'DELETE FROM audit WHERE seq = 1'),
-      seq: 2, id: 'record-2', problem: /seq 2 follows seq 0/,
+      seq: 2,
+      id: 'record-2',
+      problem: /seq 2 follows seq 0/,
     },
     {
       name: 'a forged row appended',
-      tamper: (path) => sql(
-        path, "INSERT INTO audit (seq, id, time, hash, prev_hash, record) SELECT 7, 'forged', time, hash, hash, " +
-          "json_set(record, '$.id', 'forged', '$.prev_hash', hash) FROM audit WHERE seq = 6",
-      ),
-      seq: 7, id: 'forged', problem: /hash does not match/,
+      tamper: (path) =>
+        sql(
+          path,
+          "INSERT INTO audit (seq, id, time, hash, prev_hash, record) SELECT 7, 'forged', time, hash, hash, " +
+            "json_set(record, '$.id', 'forged', '$.prev_hash', hash) FROM audit WHERE seq = 6",
+        ),
+      seq: 7,
+      id: 'forged',
+      problem: /hash does not match/,
     },
     {
       name: 'a correctly chained forged row inserted in the middle',
       tamper: insertChainedForgery,
-      seq: 5, id: 'record-4', problem: /prev_hash does not match the hash of seq 4/,
+      seq: 5,
+      id: 'record-4',
+      problem: /prev_hash does not match the hash of seq 4/,
     },
     {
       name: "two rows' order swapped",
       tamper: (path) => sql(path, 'UPDATE audit SET seq = -1 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = -1;'),
-      seq: 2, id: 'record-3', problem: /prev_hash does not match the hash of seq 1/,
+      seq: 2,
+      id: 'record-3',
+      problem: /prev_hash does not match the hash of seq 1/,
     },
     {
       name: 'a record that is not JSON',
       tamper: (path) => sql(path, "UPDATE audit SET record = 'deleted by an operator' WHERE seq = 5"),
-      seq: 5, id: '(unreadable)', problem: /not a JSON object/,
+      seq: 5,
+      id: '(unreadable)',
+      problem: /not a JSON object/,
     },
   ];
   for (const { name, tamper, seq, id, problem } of tampers) {
@@ -158,7 +184,7 @@ describe('audit verify on a real SQLite file', () => {
     const result = await verify(['verify', '--store', url]);
     assert.equal(result.code, 1);
     assert.doesNotMatch(result.stdout, /[^\x20-\x7e\n]/, 'only printable ASCII and line breaks reach the terminal');
-    assert.equal(result.stdout.split('\n').length, 4, 'three lines: the claim\'s newline cannot add one');
+    assert.equal(result.stdout.split('\n').length, 4, "three lines: the claim's newline cannot add one");
     assert.match(result.stdout, /\\u001b\[2J/);
     assert.match(result.stdout, /\\u0000/);
     assert.match(result.stdout, /\\u009b31m\\u2028\\u202eprod/);
@@ -202,8 +228,20 @@ describe('audit verify: arguments and store selection', () => {
     { name: 'help', args: ['verify', '--help'], code: 0, stream: 'stdout', message: /^usage: latchkey audit verify/ },
     { name: 'group help', args: ['--help'], code: 0, stream: 'stdout', message: /^usage: latchkey audit verify/ },
     // Port 1 on loopback refuses at once; the message names the store but never its password.
-    { name: 'unreachable postgres URL', args: ['verify', '--store', 'postgres://u:s3cret@127.0.0.1:1/x'], code: 2, stream: 'stderr', message: /^(?![\s\S]*s3cret)[\s\S]*cannot be opened/ },
-    { name: 'missing database file', args: ['verify', '--store', 'sqlite:/nonexistent/latchkey.db'], code: 2, stream: 'stderr', message: /no SQLite store at \/nonexistent\/latchkey\.db/ },
+    {
+      name: 'unreachable postgres URL',
+      args: ['verify', '--store', 'postgres://u:s3cret@127.0.0.1:1/x'],
+      code: 2,
+      stream: 'stderr',
+      message: /^(?![\s\S]*s3cret)[\s\S]*cannot be opened/,
+    },
+    {
+      name: 'missing database file',
+      args: ['verify', '--store', 'sqlite:/nonexistent/latchkey.db'],
+      code: 2,
+      stream: 'stderr',
+      message: /no SQLite store at \/nonexistent\/latchkey\.db/,
+    },
   ];
   for (const { name, args, code, stream, message } of usage) {
     test(`${name} → exit ${code}`, async () => {

@@ -165,10 +165,7 @@ describe('audit report', () => {
     const requesterRow = rows.find((row) => row.includes('acme/x'));
     assert.equal(requesterRow, '| `"acme/x\\n\\u007c forged \\u007c row \\u007c\\u001b[2J\\u0060"` | 2 | 2 | 0 |');
     const justificationRow = rows.find((row) => row.includes('OPS-1'));
-    assert.equal(
-      justificationRow,
-      '| `"ticket \\u0060OPS-1\\u0060 \\u007c <img src=x>\\r\\nnext line\\u202e"` | 2 | 1 | `webapp/read` |',
-    );
+    assert.equal(justificationRow, '| `"ticket \\u0060OPS-1\\u0060 \\u007c <img src=x>\\r\\nnext line\\u202e"` | 2 | 1 | `webapp/read` |');
   });
 
   const bad: Array<{ name: string; args: string[]; message: RegExp }> = [

@@ -61,7 +61,10 @@ before(async () => {
 });
 
 /** A copy of the base store, and a checkpoint file (JWS lines or service log lines) with its two checkpoints signed by `signer`. */
-async function setUp(name: string, options: { signer?: SigningKey | undefined; logLines?: boolean | undefined } = {}): Promise<{ path: string; url: string; file: string; checkpoints: string[] }> {
+async function setUp(
+  name: string,
+  options: { signer?: SigningKey | undefined; logLines?: boolean | undefined } = {},
+): Promise<{ path: string; url: string; file: string; checkpoints: string[] }> {
   const path = join(temp.dir, name, 'latchkey.db');
   mkdirSync(dirname(path), { recursive: true });
   for (const suffix of ['', '-wal']) if (existsSync(`${BASE}${suffix}`)) copyFileSync(`${BASE}${suffix}`, `${path}${suffix}`);
@@ -69,7 +72,10 @@ async function setUp(name: string, options: { signer?: SigningKey | undefined; l
   for (const head of heads) checkpoints.push(await signCheckpoint(options.signer ?? key, { ...head, time: new Date(NOW_MS + head.seq * 1000).toISOString() }));
   const file = join(temp.dir, name, 'checkpoints.txt');
   const lines = options.logLines
-    ? checkpoints.flatMap((jws) => [JSON.stringify({ level: 'info', msg: 'listening' }), JSON.stringify({ level: 'info', msg: 'audit checkpoint', checkpoint: jws })])
+    ? checkpoints.flatMap((jws) => [
+        JSON.stringify({ level: 'info', msg: 'listening' }),
+        JSON.stringify({ level: 'info', msg: 'audit checkpoint', checkpoint: jws }),
+      ])
     : checkpoints;
   writeFileSync(file, `${lines.join('\n')}\n`);
   return { path, url: `sqlite:${path}`, file, checkpoints };
@@ -147,10 +153,13 @@ describe('audit verify --checkpoint', () => {
     writeFileSync(setup.file, `${setup.checkpoints[0]}\n${header}.${payload}.${flipped.toString('base64url')}\n`);
     const result = await cli(['verify', '--store', setup.url, '--checkpoint', setup.file, '--keys', KEYS]);
     assert.equal(result.code, 1);
-    assert.match(result.stdout, /^checkpoint refused \(line 2 of .*\): the signature does not verify \[ERR_CHECKPOINT_SIGNATURE_INVALID\]\naudit chain intact: 10 records/);
+    assert.match(
+      result.stdout,
+      /^checkpoint refused \(line 2 of .*\): the signature does not verify \[ERR_CHECKPOINT_SIGNATURE_INVALID\]\naudit chain intact: 10 records/,
+    );
   });
 
-  test('keys from a JWKS file, a JWKS URL, and the config file\'s signing.keys_dir', async () => {
+  test("keys from a JWKS file, a JWKS URL, and the config file's signing.keys_dir", async () => {
     const setup = await setUp('key-sources');
     const jwks = (await loadSigningKeys(KEYS)).jwks;
     const jwksFile = join(temp.dir, 'jwks.json');
@@ -160,7 +169,11 @@ describe('audit verify --checkpoint', () => {
     writeFileSync(config, `signing: { keys_dir: ${JSON.stringify(KEYS)} }\nstore: { url: ${JSON.stringify(setup.url)} }\n`);
     try {
       const port = (server.address() as AddressInfo).port;
-      for (const args of [['--jwks', jwksFile], ['--jwks', `http://127.0.0.1:${port}/.well-known/jwks.json`], ['--config', config]]) {
+      for (const args of [
+        ['--jwks', jwksFile],
+        ['--jwks', `http://127.0.0.1:${port}/.well-known/jwks.json`],
+        ['--config', config],
+      ]) {
         const result = await cli(['verify', '--store', setup.url, '--checkpoint', setup.file, ...args]);
         assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
         assert.match(result.stdout, /checkpoints: 2 matched/);
@@ -171,11 +184,27 @@ describe('audit verify --checkpoint', () => {
   });
 
   const unusable: Array<{ name: string; args: (setup: { url: string; file: string }) => string[]; message: RegExp }> = [
-    { name: 'a file with no checkpoints', args: ({ url }) => ['verify', '--store', url, '--checkpoint', noiseFile(), '--keys', KEYS], message: /no checkpoints in / },
-    { name: 'a missing checkpoint file', args: ({ url }) => ['verify', '--store', url, '--checkpoint', join(temp.dir, 'nope.txt'), '--keys', KEYS], message: /ENOENT/ },
-    { name: 'a keys folder with no keys', args: ({ url, file }) => ['verify', '--store', url, '--checkpoint', file, '--keys', temp.dir], message: /no signing keys/ },
+    {
+      name: 'a file with no checkpoints',
+      args: ({ url }) => ['verify', '--store', url, '--checkpoint', noiseFile(), '--keys', KEYS],
+      message: /no checkpoints in /,
+    },
+    {
+      name: 'a missing checkpoint file',
+      args: ({ url }) => ['verify', '--store', url, '--checkpoint', join(temp.dir, 'nope.txt'), '--keys', KEYS],
+      message: /ENOENT/,
+    },
+    {
+      name: 'a keys folder with no keys',
+      args: ({ url, file }) => ['verify', '--store', url, '--checkpoint', file, '--keys', temp.dir],
+      message: /no signing keys/,
+    },
     { name: 'a JWKS that is not one', args: ({ url, file }) => ['verify', '--store', url, '--checkpoint', file, '--jwks', file], message: /is not JSON/ },
-    { name: '--keys and --jwks together', args: ({ url, file }) => ['verify', '--store', url, '--checkpoint', file, '--keys', KEYS, '--jwks', 'x'], message: /--keys or --jwks, not both/ },
+    {
+      name: '--keys and --jwks together',
+      args: ({ url, file }) => ['verify', '--store', url, '--checkpoint', file, '--keys', KEYS, '--jwks', 'x'],
+      message: /--keys or --jwks, not both/,
+    },
     { name: '--keys without --checkpoint', args: ({ url }) => ['verify', '--store', url, '--keys', KEYS], message: /go with --checkpoint/ },
     { name: '--checkpoint without a file', args: () => ['verify', '--checkpoint'], message: /--checkpoint needs a file/ },
   ];

@@ -23,7 +23,13 @@ import { silentLogger } from '../../exchange-service/src/log.ts';
 const ROOT = resolve(import.meta.dirname, '../..');
 const PUBLIC_URL = 'http://127.0.0.1:8080';
 
-const sink = (into: { text: string }) => new Writable({ write(chunk: Buffer, _encoding, done) { into.text += chunk.toString(); done(); } });
+const sink = (into: { text: string }) =>
+  new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      into.text += chunk.toString();
+      done();
+    },
+  });
 
 describe('withDevIssuer', () => {
   it('adds dev and ghes at their dev URLs', () => {
@@ -90,12 +96,14 @@ describe('serve --dev with the shipped examples', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'latchkey-dev-serve-'));
     await cp(join(ROOT, 'policies'), join(dir, 'policies'), { recursive: true });
-    config = withDevIssuer(Config.parse({
-      listen: { host: '127.0.0.1', port: 0 },
-      policies: { dir: join(dir, 'policies'), watch: false },
-      store: { url: `sqlite:${join(dir, 'data', 'latchkey.db')}` },
-      signing: { keys_dir: join(dir, 'keys') },
-    }));
+    config = withDevIssuer(
+      Config.parse({
+        listen: { host: '127.0.0.1', port: 0 },
+        policies: { dir: join(dir, 'policies'), watch: false },
+        store: { url: `sqlite:${join(dir, 'data', 'latchkey.db')}` },
+        signing: { keys_dir: join(dir, 'keys') },
+      }),
+    );
     server = await startServer(config, { dev: true, logger: silentLogger, auditStream: sink({ text: '' }) });
   });
   after(async () => {
@@ -106,7 +114,12 @@ describe('serve --dev with the shipped examples', () => {
   const exchange = async (token: string, policy: string) => {
     const response = await fetch(`${server.url}/token`, {
       method: 'POST',
-      body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: token, subject_token_type: 'urn:ietf:params:oauth:token-type:id_token', audience: policy }),
+      body: new URLSearchParams({
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        subject_token: token,
+        subject_token_type: 'urn:ietf:params:oauth:token-type:id_token',
+        audience: policy,
+      }),
     });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   };
@@ -115,8 +128,11 @@ describe('serve --dev with the shipped examples', () => {
     return signDevToken({ key, issuer: devIssuerUrl(PUBLIC_URL, issuer), audience: PUBLIC_URL, claims });
   };
 
-  it('serves the GHES issuer\'s discovery and keys on its GHES-shaped path', async () => {
-    const discovery = (await (await fetch(`${server.url}/dev/ghes/_services/token/.well-known/openid-configuration`)).json()) as { issuer: string; jwks_uri: string };
+  it("serves the GHES issuer's discovery and keys on its GHES-shaped path", async () => {
+    const discovery = (await (await fetch(`${server.url}/dev/ghes/_services/token/.well-known/openid-configuration`)).json()) as {
+      issuer: string;
+      jwks_uri: string;
+    };
     assert.equal(discovery.issuer, `${PUBLIC_URL}/dev/ghes/_services/token`);
     const jwks = await fetch(`${server.url}${new URL(discovery.jwks_uri).pathname}`);
     assert.equal(jwks.status, 200);
@@ -130,7 +146,13 @@ describe('serve --dev with the shipped examples', () => {
   });
 
   const REFUSALS: Array<{ name: string; issuer: 'dev' | 'ghes'; claims?: Record<string, unknown>; policy: string; reason: string }> = [
-    { name: 'a dev token for the GHES example', issuer: 'dev', claims: { runner_environment: 'self-hosted' }, policy: 'examples/ghes-artifacts', reason: 'policy_unknown' },
+    {
+      name: 'a dev token for the GHES example',
+      issuer: 'dev',
+      claims: { runner_environment: 'self-hosted' },
+      policy: 'examples/ghes-artifacts',
+      reason: 'policy_unknown',
+    },
     { name: 'a ghes token for a dev example', issuer: 'ghes', policy: 'examples/hello', reason: 'policy_unknown' },
     { name: 'a ghes token from a GitHub-hosted runner', issuer: 'ghes', policy: 'examples/ghes-artifacts', reason: 'policy_denied' },
   ];
@@ -154,10 +176,15 @@ describe('serve --dev with the shipped examples', () => {
   });
 });
 
-describe('the examples\' documented dev tokens', () => {
+describe("the examples' documented dev tokens", () => {
   /** The `latchkey dev token …` command in a policy file's comment (joined across `\\` continuations), as issuer and claims. */
   const documentedToken = (text: string): { issuer: string; claims: Record<string, string> } | undefined => {
-    const comment = text.split('\n').filter((line) => line.startsWith('#')).map((line) => line.replace(/^#\s*/, '')).join('\n').replace(/\\\n/g, ' ');
+    const comment = text
+      .split('\n')
+      .filter((line) => line.startsWith('#'))
+      .map((line) => line.replace(/^#\s*/, ''))
+      .join('\n')
+      .replace(/\\\n/g, ' ');
     const command = /^latchkey dev token(.*)$/m.exec(comment)?.[1];
     if (command === undefined) return undefined;
     const words = command.trim().split(/\s+/);

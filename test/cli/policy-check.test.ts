@@ -19,13 +19,21 @@ const ROOT = resolve(import.meta.dirname, '../..');
 /** Runs `policy check` in this process (paths are shown relative to this process's working folder). */
 async function runInProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const output = { stdout: '', stderr: '' };
-  const sink = (name: 'stdout' | 'stderr') => new Writable({ write(chunk: Buffer, _encoding, done) { output[name] += chunk.toString(); done(); } });
+  const sink = (name: 'stdout' | 'stderr') =>
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        output[name] += chunk.toString();
+        done();
+      },
+    });
   const code = await runPolicyCommand(['check', ...args], { stdout: sink('stdout'), stderr: sink('stderr'), env: {} });
   return { code, ...output };
 }
 const run = async (args: string[], cwd: string) => {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(ROOT, 'exchange-service/bin/latchkey.js'), 'policy', 'check', ...args], { cwd });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(ROOT, 'exchange-service/bin/latchkey.js'), 'policy', 'check', ...args], {
+      cwd,
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -47,13 +55,16 @@ describe('latchkey policy check', () => {
     await mkdir(join(dir, 'warn/webapp'), { recursive: true });
     await writeFile(join(dir, 'warn/webapp/read.yaml'), BASIC_POLICY.replace('  runner_environment: github-hosted\n', '').replace('max: 30m', 'max: 2h'));
     // Like `npm start`'s: github, and the dev issuers the shipped examples name.
-    await writeFile(join(dir, 'dev-issuers.yaml'), [
-      'issuers:',
-      '  github: { url: https://token.actions.githubusercontent.com }',
-      '  dev: { url: http://127.0.0.1:8080/dev/oidc }',
-      '  ghes: { url: http://127.0.0.1:8080/dev/ghes/_services/token }',
-      '',
-    ].join('\n'));
+    await writeFile(
+      join(dir, 'dev-issuers.yaml'),
+      [
+        'issuers:',
+        '  github: { url: https://token.actions.githubusercontent.com }',
+        '  dev: { url: http://127.0.0.1:8080/dev/oidc }',
+        '  ghes: { url: http://127.0.0.1:8080/dev/ghes/_services/token }',
+        '',
+      ].join('\n'),
+    );
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
@@ -79,7 +90,10 @@ describe('latchkey policy check', () => {
     const result = await run(['bad', '--format', 'json'], dir);
     const report = JSON.parse(result.stdout) as { ok: boolean; errors: Array<{ file: string; line: number }> };
     assert.equal(report.ok, false);
-    assert.ok(report.errors.some((e) => e.file === 'bad/webapp/read.yaml' && e.line === 4), result.stdout);
+    assert.ok(
+      report.errors.some((e) => e.file === 'bad/webapp/read.yaml' && e.line === 4),
+      result.stdout,
+    );
   });
 
   it('checks issuer names and the TTL cap against a service config with --config', async () => {
@@ -93,8 +107,10 @@ describe('latchkey policy check', () => {
 
   it('reports STS limits in aws grants as errors (issue 3)', async () => {
     const arns = Array.from({ length: 11 }, (_, i) => `arn:aws:iam::123456789012:policy/p${i}`).join(', ');
-    const aws = BASIC_POLICY.replace('ttl: { default: 10m, max: 30m }', 'ttl: { default: 15m, max: 30m }')
-      .replace(/grant:[\s\S]*$/, `grant:\n  aws:\n    role_arn: arn:aws:iam::123456789012:role/deploy\n    managed_session_policies: [${arns}]\n`);
+    const aws = BASIC_POLICY.replace('ttl: { default: 10m, max: 30m }', 'ttl: { default: 15m, max: 30m }').replace(
+      /grant:[\s\S]*$/,
+      `grant:\n  aws:\n    role_arn: arn:aws:iam::123456789012:role/deploy\n    managed_session_policies: [${arns}]\n`,
+    );
     await mkdir(join(dir, 'aws/webapp'), { recursive: true });
     await writeFile(join(dir, 'aws/webapp/deploy.yaml'), aws);
     const result = await run(['aws'], dir);
@@ -137,10 +153,13 @@ describe('latchkey policy check', () => {
     assert.deepEqual(report.errors, []);
     const file = relative(process.cwd(), join(dir, 'warn/webapp/read.yaml'));
     const warnings = report.warnings as Array<Record<string, unknown>>;
-    assert.deepEqual(warnings.map((w) => [w.rule, w.policy, w.file, w.line, w.column]), [
-      ['unconstrained-runner-environment', 'webapp/read', file, 4, 1],
-      ['long-ttl', 'webapp/read', file, 8, 27],
-    ]);
+    assert.deepEqual(
+      warnings.map((w) => [w.rule, w.policy, w.file, w.line, w.column]),
+      [
+        ['unconstrained-runner-environment', 'webapp/read', file, 4, 1],
+        ['long-ttl', 'webapp/read', file, 8, 27],
+      ],
+    );
     assert.ok(warnings.every((w) => typeof w.message === 'string' && typeof w.fix === 'string'));
     const strict = JSON.parse((await runInProcess([join(dir, 'warn'), '--format', 'json', '--strict'])).stdout) as { ok: boolean };
     assert.equal(strict.ok, false);

@@ -25,7 +25,13 @@ interface Run {
 async function diff(args: string[], cwd: string): Promise<Run> {
   const out: string[] = [];
   const err: string[] = [];
-  const sink = (into: string[]) => new Writable({ write: (chunk, _encoding, done) => { into.push(String(chunk)); done(); } });
+  const sink = (into: string[]) =>
+    new Writable({
+      write: (chunk, _encoding, done) => {
+        into.push(String(chunk));
+        done();
+      },
+    });
   const code = await runDiff(args, { stdout: sink(out), stderr: sink(err), env: {}, cwd });
   return { code, stdout: out.join(''), stderr: err.join('') };
 }
@@ -35,10 +41,13 @@ const GIT_ENV = {
   ...process.env,
   GIT_CONFIG_NOSYSTEM: '1',
   GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_AUTHOR_NAME: 'test', GIT_AUTHOR_EMAIL: 'test@example.com',
-  GIT_COMMITTER_NAME: 'test', GIT_COMMITTER_EMAIL: 'test@example.com',
+  GIT_AUTHOR_NAME: 'test',
+  GIT_AUTHOR_EMAIL: 'test@example.com',
+  GIT_COMMITTER_NAME: 'test',
+  GIT_COMMITTER_EMAIL: 'test@example.com',
 };
-const git = async (cwd: string, ...args: string[]): Promise<string> => (await promisify(execFile)('git', ['-c', 'commit.gpgsign=false', ...args], { cwd, env: GIT_ENV })).stdout.trim();
+const git = async (cwd: string, ...args: string[]): Promise<string> =>
+  (await promisify(execFile)('git', ['-c', 'commit.gpgsign=false', ...args], { cwd, env: GIT_ENV })).stdout.trim();
 
 const DEPLOY = policyWithSubject('  repository: acme/webapp\n  repository_id: "892341"\n  ref: refs/heads/main');
 const READ = policyWithSubject('  repository: acme/webapp\n  repository_id: "892341"\n  ref: [refs/heads/main, refs/heads/dev]');
@@ -86,7 +95,10 @@ describe('latchkey policy diff', () => {
     const lines = run.stdout.split('\n');
     assert.equal(lines[0], DIFF_MARKER);
     assert.match(lines[1]!, /^\*\*latchkey policy diff:\*\* 1 widened, 1 added, 1 narrowed, 1 removed, 0 unchanged(, \d+ new lint warnings?)?$/);
-    assert.match(run.stdout, /### ⚠️ Widened \(1\)\n\n- \*\*`webapp\/deploy`\*\* `policies\/webapp\/deploy\.yaml`\n {2}- ⚠️ \*\*wider\*\* `subject\.ref`: `refs\/heads\/main` → `refs\/heads\/\*`/);
+    assert.match(
+      run.stdout,
+      /### ⚠️ Widened \(1\)\n\n- \*\*`webapp\/deploy`\*\* `policies\/webapp\/deploy\.yaml`\n {2}- ⚠️ \*\*wider\*\* `subject\.ref`: `refs\/heads\/main` → `refs\/heads\/\*`/,
+    );
     assert.match(run.stdout, /### ✅ Narrowed \(1\)\n\n- \*\*`webapp\/read`\*\*[^\n]*\n {2}- ✅ narrower `subject\.ref`: drops `refs\/heads\/dev`/);
     assert.match(run.stdout, /### ➕ Added \(1\)\n\n- \*\*`new`\*\* `policies\/new\.yaml`: token `https:\/\/internal\.example`/);
     assert.match(run.stdout, /### ➖ Removed \(1\)\n\n- \*\*`old`\*\* `policies\/old\.yaml`/);

@@ -20,14 +20,21 @@ interface Run {
 async function explain(args: string[]): Promise<Run> {
   const out: string[] = [];
   const err: string[] = [];
-  const sink = (into: string[]) => new Writable({ write: (chunk, _encoding, done) => { into.push(String(chunk)); done(); } });
+  const sink = (into: string[]) =>
+    new Writable({
+      write: (chunk, _encoding, done) => {
+        into.push(String(chunk));
+        done();
+      },
+    });
   const code = await runExplain(args, { stdout: sink(out), stderr: sink(err), env: {} });
   return { code, stdout: out.join(''), stderr: err.join('') };
 }
 
 const base64url = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 /** A JWT with any header and a junk signature: explain decodes, never verifies. */
-const jwt = (header: Record<string, unknown>, claims: Record<string, unknown>): string => `${base64url(header)}.${base64url(claims)}.${Buffer.from('not a signature').toString('base64url')}`;
+const jwt = (header: Record<string, unknown>, claims: Record<string, unknown>): string =>
+  `${base64url(header)}.${base64url(claims)}.${Buffer.from('not a signature').toString('base64url')}`;
 
 describe('latchkey policy explain', () => {
   let dir: string;
@@ -44,7 +51,8 @@ describe('latchkey policy explain', () => {
       'hostile.json': JSON.stringify(claimsWith(DEPLOY_CLAIMS, { ref: 'refs/heads/main\u001b[2J\n✓ granted', environment: 'x\u009b31m\u202e' })),
       'not-json.json': '{ref:',
       'list.json': '[]',
-      'service.yaml': 'issuers:\n  github: { url: "https://token.actions.githubusercontent.com" }\n  ghes: { url: "https://ghe.example.com/_services/token" }\n',
+      'service.yaml':
+        'issuers:\n  github: { url: "https://token.actions.githubusercontent.com" }\n  ghes: { url: "https://ghe.example.com/_services/token" }\n',
     }));
   });
   after(() => remove());
@@ -53,7 +61,10 @@ describe('latchkey policy explain', () => {
     const run = await explain([file('policies'), '--claims', file('claims.json'), '--policy', 'webapp/deploy']);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /^\? iss "https:\/\/token\.actions\.githubusercontent\.com" not checked \(no --config\)/m);
-    assert.match(run.stdout, /^✓ webapp\/deploy: GRANTS token "https:\/\/deploy\.internal\.example", ttl 15m \(max 30m\), scope "deploy", justification required$/m);
+    assert.match(
+      run.stdout,
+      /^✓ webapp\/deploy: GRANTS token "https:\/\/deploy\.internal\.example", ttl 15m \(max 30m\), scope "deploy", justification required$/m,
+    );
     assert.match(run.stdout, /^ {4}✓ ref +"refs\/heads\/main" +expected "refs\/heads\/main"$/m);
     assert.match(run.stdout, /^granted by webapp\/deploy$/m);
     assert.doesNotMatch(run.stdout, /NOT verified/);
@@ -101,7 +112,11 @@ describe('latchkey policy explain', () => {
   it('prints JSON with --format json', async () => {
     const run = await explain([file('policies'), '--claims', file('dev-claims.json'), '--format', 'json']);
     assert.equal(run.code, 0);
-    const report = JSON.parse(run.stdout) as { verified: boolean; granted: string[]; policies: Array<{ name: string; granted: boolean; conditions: Array<{ claim: string; ok: boolean; actual?: unknown }> }> };
+    const report = JSON.parse(run.stdout) as {
+      verified: boolean;
+      granted: string[];
+      policies: Array<{ name: string; granted: boolean; conditions: Array<{ claim: string; ok: boolean; actual?: unknown }> }>;
+    };
     assert.equal(report.verified, false);
     assert.deepEqual(report.granted, ['webapp/read']);
     const ref = report.policies.find((p) => p.name === 'webapp/deploy')!.conditions.find((c) => c.claim === 'ref')!;

@@ -108,7 +108,12 @@ describe('latchkey serve --dev (the README walkthrough)', () => {
       const response = await fetch(`${url}/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: minted.stdout.trim(), subject_token_type: 'urn:ietf:params:oauth:token-type:id_token', audience: 'examples/hup' }),
+        body: new URLSearchParams({
+          grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+          subject_token: minted.stdout.trim(),
+          subject_token_type: 'urn:ietf:params:oauth:token-type:id_token',
+          audience: 'examples/hup',
+        }),
       });
       status = response.status;
     }
@@ -118,13 +123,20 @@ describe('latchkey serve --dev (the README walkthrough)', () => {
   it('drains in-flight exchanges on SIGTERM and exits 0; audit verify passes, and fails after an edit', async () => {
     const key = await loadDevIssuerKey(join(dir, 'data/keys'), false);
     assert.ok(key, 'serve --dev created the dev issuer key');
-    const tokens = await Promise.all(Array.from({ length: 20 }, () => signDevToken({ key, issuer: `http://127.0.0.1:8080/dev/oidc`, audience: 'http://127.0.0.1:8080' })));
+    const tokens = await Promise.all(
+      Array.from({ length: 20 }, () => signDevToken({ key, issuer: `http://127.0.0.1:8080/dev/oidc`, audience: 'http://127.0.0.1:8080' })),
+    );
     const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
     const inFlight = tokens.map((token) =>
       fetch(`${url}/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: token, subject_token_type: 'urn:ietf:params:oauth:token-type:id_token', audience: 'examples/hello' }),
+        body: new URLSearchParams({
+          grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+          subject_token: token,
+          subject_token_type: 'urn:ietf:params:oauth:token-type:id_token',
+          audience: 'examples/hello',
+        }),
       }).then((r) => r.status),
     );
     await new Promise((r) => setTimeout(r, 5));
@@ -133,7 +145,10 @@ describe('latchkey serve --dev (the README walkthrough)', () => {
     assert.equal(await exited, 0);
     // Requests accepted before the signal complete; any sent after it are refused at connect, never half-done.
     const granted = statuses.filter((s) => s === 200).length;
-    assert.ok(statuses.every((s) => s === 200 || s === 0), String(statuses));
+    assert.ok(
+      statuses.every((s) => s === 200 || s === 0),
+      String(statuses),
+    );
     assert.ok(granted > 0);
     const grantedRecords = stdout.split('\n').filter((line) => line.includes('"outcome":"granted"')).length;
     assert.ok(grantedRecords >= granted + 1, 'every credential handed out has its record');
@@ -163,7 +178,10 @@ describe('latchkey serve --dev (the README walkthrough)', () => {
   // Policies load (and are watched) before the store opens and the port is bound: a later failure must
   // end the process with 1, not leave it idling on the policy watcher. Port 1 on loopback refuses at once.
   it('exits 1 after a failed start-up (a PostgreSQL store that cannot be reached), the policy watcher notwithstanding', async () => {
-    const result = await latchkey(['serve', '--dev'], dir, { LATCHKEY_STORE_URL: 'postgres://latchkey@127.0.0.1:1/latchkey', LATCHKEY_STORE_CONNECT_TIMEOUT: '2s' });
+    const result = await latchkey(['serve', '--dev'], dir, {
+      LATCHKEY_STORE_URL: 'postgres://latchkey@127.0.0.1:1/latchkey',
+      LATCHKEY_STORE_CONNECT_TIMEOUT: '2s',
+    });
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stderr, /start-up failed/);
   });

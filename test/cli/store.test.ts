@@ -38,7 +38,13 @@ async function latchkey(args: string[], cwd: string, env: Record<string, string>
 async function inProcess(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const sink = (into: string[]) => new Writable({ write(chunk: Buffer, _encoding, done) { into.push(String(chunk)); done(); } });
+  const sink = (into: string[]) =>
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        into.push(String(chunk));
+        done();
+      },
+    });
   const code = await runStoreCommand(args, { stdout: sink(out), stderr: sink(err), env });
   return { code, stdout: out.join(''), stderr: err.join('') };
 }
@@ -47,7 +53,13 @@ async function inProcess(args: string[], env: Record<string, string> = {}): Prom
 async function inProcessAudit(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const sink = (into: string[]) => new Writable({ write(chunk: Buffer, _encoding, done) { into.push(String(chunk)); done(); } });
+  const sink = (into: string[]) =>
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        into.push(String(chunk));
+        done();
+      },
+    });
   const code = await runAuditCommand(args, { stdout: sink(out), stderr: sink(err), env: {} });
   return { code, stdout: out.join(''), stderr: err.join('') };
 }
@@ -149,13 +161,21 @@ describeWithPostgres('latchkey store migrate (PostgreSQL)', {}, () => {
     const first = await latchkey(['migrate', '--store', url.toString()], dir);
     assert.equal(first.code, 0, first.stderr);
     const schema = url.searchParams.get('search_path') as string;
-    assert.match(first.stdout, new RegExp(`^store postgres://postgres:\\*\\*\\*@127\\.0\\.0\\.1:\\d+/latchkey_test_\\w+\\?search_path=${schema}: schema migrated from version 0 to 2\n$`));
+    assert.match(
+      first.stdout,
+      new RegExp(
+        `^store postgres://postgres:\\*\\*\\*@127\\.0\\.0\\.1:\\d+/latchkey_test_\\w+\\?search_path=${schema}: schema migrated from version 0 to 2\n$`,
+      ),
+    );
     const second = await inProcess(['migrate'], { LATCHKEY_STORE_URL: url.toString() });
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stdout, /schema version 2, up to date\n$/);
     assert.doesNotMatch(first.stdout + first.stderr + second.stdout + second.stderr, /n0t-printed/);
     const rows = await db.sql`SELECT version FROM ${db.sql(`${schema}.latchkey_schema_migrations`)}`;
-    assert.deepEqual(rows.map((row) => row.version), [1, 2]);
+    assert.deepEqual(
+      rows.map((row) => row.version),
+      [1, 2],
+    );
   });
 
   it('`latchkey audit verify --store postgres://…` checks the chain there: intact, then broken after an edit', async () => {

@@ -10,8 +10,7 @@ import { startTestService, exchangeParams } from '../support/service.ts';
 
 /** A real store whose writes fail while `down` is set (the far side of the boundary failing). */
 function faultyStore(inner: Store, state: { down: boolean }): Store {
-  const guard = <T>(work: () => Promise<T>): Promise<T> =>
-    state.down ? Promise.reject(new StoreUnavailableError('disk I/O error (injected)')) : work();
+  const guard = <T>(work: () => Promise<T>): Promise<T> => (state.down ? Promise.reject(new StoreUnavailableError('disk I/O error (injected)')) : work());
   return {
     engine: inner.engine,
     appendAudit: (body) => guard(() => inner.appendAudit(body)),
@@ -66,7 +65,8 @@ describe('rate limits counted in a store that cannot count', () => {
     const svc = await startTestService({
       config: { limits: { per_repository_per_minute: 10, per_client_ip_per_minute: 10 } },
       // The opened store with its counters failing; everything else passes through.
-      wrapStore: (store) => new Proxy(store, { get: (target, key) => (key === 'countRequests' || key === 'peekRequests' ? failing : Reflect.get(target, key)) }),
+      wrapStore: (store) =>
+        new Proxy(store, { get: (target, key) => (key === 'countRequests' || key === 'peekRequests' ? failing : Reflect.get(target, key)) }),
     });
     try {
       const res = await svc.post('/token', exchangeParams(await svc.issuer.sign(), 'webapp/read'));

@@ -10,7 +10,10 @@ describe('createRateLimiter', () => {
     const limiter = createRateLimiter({ limit: 3, counters: createMemoryCounters(), now: at(120_000 + 45_000) });
     const decisions = [];
     for (let i = 0; i < 4; i++) decisions.push(await limiter.hit('repo:a'));
-    assert.deepEqual(decisions.map((d) => d.allowed), [true, true, true, false]);
+    assert.deepEqual(
+      decisions.map((d) => d.allowed),
+      [true, true, true, false],
+    );
     assert.equal(decisions[3]?.retryAfter, 15);
   });
 
@@ -42,7 +45,8 @@ describe('createRateLimiter', () => {
 
   it('passes a counter failure on to the caller', async () => {
     const limiter = createRateLimiter({
-      limit: 5, now: at(0),
+      limit: 5,
+      now: at(0),
       counters: { countRequests: () => Promise.reject(new Error('store down')), peekRequests: () => Promise.reject(new Error('store down')) },
     });
     await assert.rejects(limiter.hit('a'), /store down/);

@@ -33,7 +33,9 @@ async function startRig(issuerConfig: Record<string, unknown> = {}, limits: Reco
     throw error;
   });
   return {
-    svc, issuer, clock,
+    svc,
+    issuer,
+    clock,
     exchange: async (claims = {}, sign = {}) => svc.post('/token', exchangeParams(await issuer.sign(claims, sign), 'webapp/read')),
     close: async () => {
       await svc.close();

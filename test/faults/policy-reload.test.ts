@@ -112,45 +112,39 @@ describe('the policies folder replaced under the running service', () => {
     assert.equal((await exchange('webapp/read', 'refs/heads/main')).body.reason, 'policy_denied', 'and the old one no longer does');
   });
 
-  it(
-    'reloads racing swaps between a valid and an invalid set only ever put a whole valid set in force (never fails open)',
-    async () => {
-      await swapTo(svc.policiesDir, 'v1');
-      await waitForReadiness(svc, 200);
-      let stop = false;
-      const swapper = (async () => {
-        for (let n = 0; !stop; n += 1) await swapTo(svc.policiesDir, n % 2 === 0 ? 'invalid' : 'v1');
-      })();
-      const seen = new Set<string>([v1Version]);
-      try {
-        // Stops at the first set that is not v1; a correct loader goes the distance.
-        for (let i = 0; i < 60 && seen.size < 2; i += 1) {
-          if (await svc.server.reloadPolicies()) seen.add(await versionInForce(svc));
-        }
-      } finally {
-        stop = true;
-        await swapper;
+  it('reloads racing swaps between a valid and an invalid set only ever put a whole valid set in force (never fails open)', async () => {
+    await swapTo(svc.policiesDir, 'v1');
+    await waitForReadiness(svc, 200);
+    let stop = false;
+    const swapper = (async () => {
+      for (let n = 0; !stop; n += 1) await swapTo(svc.policiesDir, n % 2 === 0 ? 'invalid' : 'v1');
+    })();
+    const seen = new Set<string>([v1Version]);
+    try {
+      // Stops at the first set that is not v1; a correct loader goes the distance.
+      for (let i = 0; i < 60 && seen.size < 2; i += 1) {
+        if (await svc.server.reloadPolicies()) seen.add(await versionInForce(svc));
       }
-      assert.deepEqual([...seen], [v1Version], 'every set accepted was v1 as a whole, never some files of the invalid set');
-      await swapTo(svc.policiesDir, 'v1');
-      assert.equal(await svc.server.reloadPolicies(), true);
-    },
-  );
-  it(
-    'policies.watch notices every ..data swap on its own (no SIGHUP)',
-    async () => {
-      await swapTo(svc.policiesDir, 'v1');
-      assert.equal(await svc.server.reloadPolicies(), true);
-      for (const [round, version] of ['v3', 'v1', 'v3', 'v1', 'v3', 'v1'].entries()) {
-        const before = await versionInForce(svc);
-        await swapTo(svc.policiesDir, version);
-        let now = before;
-        for (let i = 0; i < 40 && now === before; i += 1) {
-          await new Promise((resolve) => setTimeout(resolve, 50));
-          now = await versionInForce(svc);
-        }
-        assert.notEqual(now, before, `swap ${round + 1} (to ${version}) was not picked up within 2 s`);
+    } finally {
+      stop = true;
+      await swapper;
+    }
+    assert.deepEqual([...seen], [v1Version], 'every set accepted was v1 as a whole, never some files of the invalid set');
+    await swapTo(svc.policiesDir, 'v1');
+    assert.equal(await svc.server.reloadPolicies(), true);
+  });
+  it('policies.watch notices every ..data swap on its own (no SIGHUP)', async () => {
+    await swapTo(svc.policiesDir, 'v1');
+    assert.equal(await svc.server.reloadPolicies(), true);
+    for (const [round, version] of ['v3', 'v1', 'v3', 'v1', 'v3', 'v1'].entries()) {
+      const before = await versionInForce(svc);
+      await swapTo(svc.policiesDir, version);
+      let now = before;
+      for (let i = 0; i < 40 && now === before; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        now = await versionInForce(svc);
       }
-    },
-  );
+      assert.notEqual(now, before, `swap ${round + 1} (to ${version}) was not picked up within 2 s`);
+    }
+  });
 });

@@ -71,17 +71,14 @@ describe('store faults', () => {
     { name: 'before a policy_unknown', audience: 'webapp/no-such-policy', claims: {} },
   ];
   for (const c of replayReads) {
-    it(
-      `ATTACKS 27: the replay check cannot read the store ${c.name} → 503 store_unavailable, not 500`,
-      async () => {
-        {
-          board.faults.isReplayed = 'unavailable';
-          const res = await svc.post('/token', exchangeParams(await svc.issuer.sign(c.claims), c.audience));
-          assert.equal(board.refused.isReplayed, 1, 'the refusal path consulted the store');
-          assertStoreUnavailable(res);
-        }
-      },
-    );
+    it(`ATTACKS 27: the replay check cannot read the store ${c.name} → 503 store_unavailable, not 500`, async () => {
+      {
+        board.faults.isReplayed = 'unavailable';
+        const res = await svc.post('/token', exchangeParams(await svc.issuer.sign(c.claims), c.audience));
+        assert.equal(board.refused.isReplayed, 1, 'the refusal path consulted the store');
+        assertStoreUnavailable(res);
+      }
+    });
   }
 
   it('ATTACKS 27: the real store closed under the running service → 503 store_unavailable, no credential, records on stderr, /readyz 503', async () => {

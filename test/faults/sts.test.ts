@@ -40,7 +40,15 @@ grant:
       Statement: [{ Effect: Allow, Action: ["s3:PutObject"], Resource: "arn:aws:s3:::acme-web/*" }]
 `;
 
-const ENV_NAMES = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_EC2_METADATA_DISABLED'] as const;
+const ENV_NAMES = [
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_PROFILE',
+  'AWS_CONFIG_FILE',
+  'AWS_SHARED_CREDENTIALS_FILE',
+  'AWS_EC2_METADATA_DISABLED',
+] as const;
 const saved: Partial<Record<(typeof ENV_NAMES)[number], string>> = {};
 
 before(() => {
@@ -85,7 +93,10 @@ const auditOf = (svc: TestService, res: TestResponse): Record<string, unknown> |
 
 describe('STS faults through the service', () => {
   it('ATTACKS 31: STS down (connection refused) → 503 upstream_unavailable after bounded retries, audited, token not spent', async () => {
-    const svc = await startTestService({ policies: { 'webapp/deploy': AWS_POLICY }, config: { aws: { region: 'us-east-1', endpoint: `http://127.0.0.1:${await closedPort()}` } } });
+    const svc = await startTestService({
+      policies: { 'webapp/deploy': AWS_POLICY },
+      config: { aws: { region: 'us-east-1', endpoint: `http://127.0.0.1:${await closedPort()}` } },
+    });
     try {
       const token = await svc.issuer.sign();
       const res = await svc.post('/token', exchangeParams(token, 'webapp/deploy'));
@@ -95,7 +106,10 @@ describe('STS faults through the service', () => {
       assert.ok(Number(res.headers.get('retry-after')) > 0);
       assertNoCredential(res);
       assert.deepEqual([auditOf(svc, res)?.outcome, auditOf(svc, res)?.reason], ['failed', 'upstream_unavailable']);
-      assert.ok(svc.logs.some((line) => /attempt 3 of 3/.test(line)), 'gave up after the bounded attempts, said so in the operator log');
+      assert.ok(
+        svc.logs.some((line) => /attempt 3 of 3/.test(line)),
+        'gave up after the bounded attempts, said so in the operator log',
+      );
       const again = await svc.post('/token', exchangeParams(token, 'webapp/deploy'));
       assert.equal(again.body.reason, 'upstream_unavailable', 'the same token is tried again, not refused as replayed');
     } finally {
@@ -119,14 +133,53 @@ describe('STS faults through the service', () => {
     });
 
     const failures = [
-      { name: 'ATTACKS 31: STS drops every connection', arrange: () => sts.dropNext(3), status: 503, reason: 'upstream_unavailable', requests: 3, logged: /ECONNRESET|socket hang up/, hidden: undefined },
-      { name: 'ATTACKS 31: IDPCommunicationError on every attempt', arrange: () => sts.failNext(3, { code: 'IDPCommunicationError', message: 'idp unreachable' }), status: 503, reason: 'upstream_unavailable', requests: 3, logged: /IDPCommunicationError: idp unreachable/, hidden: /idp unreachable/ },
-      { name: 'ATTACKS 31: MalformedPolicyDocument', arrange: () => sts.failNext(1, { code: 'MalformedPolicyDocument', message: 'Syntax errors in policy.' }), status: 502, reason: 'upstream_denied', requests: 1, logged: /MalformedPolicyDocument: Syntax errors in policy/, hidden: /Syntax errors/ },
-      { name: 'ATTACKS 31: PackedPolicyTooLarge', arrange: () => sts.failNext(1, { code: 'PackedPolicyTooLarge', message: 'Packed policy consumes 131% of allotted space' }), status: 502, reason: 'upstream_denied', requests: 1, logged: /PackedPolicyTooLarge: Packed policy consumes 131%/, hidden: /131%/ },
+      {
+        name: 'ATTACKS 31: STS drops every connection',
+        arrange: () => sts.dropNext(3),
+        status: 503,
+        reason: 'upstream_unavailable',
+        requests: 3,
+        logged: /ECONNRESET|socket hang up/,
+        hidden: undefined,
+      },
+      {
+        name: 'ATTACKS 31: IDPCommunicationError on every attempt',
+        arrange: () => sts.failNext(3, { code: 'IDPCommunicationError', message: 'idp unreachable' }),
+        status: 503,
+        reason: 'upstream_unavailable',
+        requests: 3,
+        logged: /IDPCommunicationError: idp unreachable/,
+        hidden: /idp unreachable/,
+      },
+      {
+        name: 'ATTACKS 31: MalformedPolicyDocument',
+        arrange: () => sts.failNext(1, { code: 'MalformedPolicyDocument', message: 'Syntax errors in policy.' }),
+        status: 502,
+        reason: 'upstream_denied',
+        requests: 1,
+        logged: /MalformedPolicyDocument: Syntax errors in policy/,
+        hidden: /Syntax errors/,
+      },
+      {
+        name: 'ATTACKS 31: PackedPolicyTooLarge',
+        arrange: () => sts.failNext(1, { code: 'PackedPolicyTooLarge', message: 'Packed policy consumes 131% of allotted space' }),
+        status: 502,
+        reason: 'upstream_denied',
+        requests: 1,
+        logged: /PackedPolicyTooLarge: Packed policy consumes 131%/,
+        hidden: /131%/,
+      },
       {
         name: 'ATTACKS 31: a 200 that is only part of a credential',
-        arrange: () => sts.script({ raw: '<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>ASIAHALFDONE0000</AccessKeyId><SessionToken>HALF-A-SESSION</SessionToken></Credentials></AssumeRoleResult></AssumeRoleResponse>' }),
-        status: 502, reason: 'upstream_denied', requests: 1, logged: /lacks/, hidden: /HALF/,
+        arrange: () =>
+          sts.script({
+            raw: '<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>ASIAHALFDONE0000</AccessKeyId><SessionToken>HALF-A-SESSION</SessionToken></Credentials></AssumeRoleResult></AssumeRoleResponse>',
+          }),
+        status: 502,
+        reason: 'upstream_denied',
+        requests: 1,
+        logged: /lacks/,
+        hidden: /HALF/,
       },
     ];
     for (const failure of failures) {
@@ -141,7 +194,10 @@ describe('STS faults through the service', () => {
         assertNoCredential(res, sts);
         assert.doesNotMatch(JSON.stringify(res.body), /HALF|ASIAHALF/);
         if (failure.hidden) assert.doesNotMatch(String(res.body.error_description), failure.hidden, 'the STS message stays out of the answer');
-        assert.ok(svc.logs.some((line) => failure.logged.test(line)), 'and is in the operator log');
+        assert.ok(
+          svc.logs.some((line) => failure.logged.test(line)),
+          'and is in the operator log',
+        );
         assert.ok(!svc.logs.join('\n').includes('HALF-A-SESSION'), 'no partial credential is logged');
         assert.deepEqual([auditOf(svc, res)?.outcome, auditOf(svc, res)?.reason], ['failed', failure.reason]);
 

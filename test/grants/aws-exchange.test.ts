@@ -43,7 +43,15 @@ grant:
     tags: { team: web }
 `;
 
-const ENV_NAMES = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_EC2_METADATA_DISABLED'] as const;
+const ENV_NAMES = [
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_PROFILE',
+  'AWS_CONFIG_FILE',
+  'AWS_SHARED_CREDENTIALS_FILE',
+  'AWS_EC2_METADATA_DISABLED',
+] as const;
 
 /** Audit records (parsed) of the service so far. */
 const auditRecords = (svc: TestService): Array<Record<string, unknown>> => svc.audit.map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -91,8 +99,12 @@ describe('aws grant end to end', () => {
     assert.equal(res.body.access_token, issued.sessionToken);
     assert.equal(res.body.expires_in, 900);
     assert.deepEqual(res.body.aws, {
-      access_key_id: issued.accessKeyId, secret_access_key: issued.secretAccessKey, session_token: issued.sessionToken,
-      expiration: issued.expiration, region: 'eu-west-1', assumed_role_arn: 'arn:aws:sts::123456789012:assumed-role/webapp-deploy/acme.webapp@1234567890',
+      access_key_id: issued.accessKeyId,
+      secret_access_key: issued.secretAccessKey,
+      session_token: issued.sessionToken,
+      expiration: issued.expiration,
+      region: 'eu-west-1',
+      assumed_role_arn: 'arn:aws:sts::123456789012:assumed-role/webapp-deploy/acme.webapp@1234567890',
     });
 
     const sent = sts.requests.at(-1);
@@ -102,20 +114,34 @@ describe('aws grant end to end', () => {
     assert.equal(sent?.sourceIdentity, 'octocat');
     assert.equal(sent?.policy, '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:PutObject"],"Resource":"arn:aws:s3:::acme-web/*"}]}');
     assert.deepEqual(sent?.tags, [
-      { key: 'latchkey:grant-id', value: grantId }, { key: 'repository', value: 'acme/webapp' }, { key: 'repository_id', value: '892341' },
-      { key: 'ref', value: 'refs/heads/main' }, { key: 'workflow', value: 'deploy' }, { key: 'run_id', value: '1234567890' },
-      { key: 'actor', value: 'octocat' }, { key: 'team', value: 'web' },
+      { key: 'latchkey:grant-id', value: grantId },
+      { key: 'repository', value: 'acme/webapp' },
+      { key: 'repository_id', value: '892341' },
+      { key: 'ref', value: 'refs/heads/main' },
+      { key: 'workflow', value: 'deploy' },
+      { key: 'run_id', value: '1234567890' },
+      { key: 'actor', value: 'octocat' },
+      { key: 'team', value: 'web' },
     ]);
     assert.equal(sent?.authorization?.region, 'us-east-1', 'the service calls STS in its configured region');
 
     const record = auditRecords(svc).find((r) => (r.grant as Record<string, unknown> | null)?.id === grantId);
     assert.ok(record !== undefined, 'a granted audit record');
     assert.equal(record.outcome, 'granted');
-    assert.deepEqual({ ...(record.grant as Record<string, unknown>), expires_at: undefined }, {
-      id: grantId, kind: 'aws', target: ROLE_ARN, scope: null, ttl: 900, expires_at: undefined,
-      session_name: 'acme.webapp@1234567890', credential_sha256: createHash('sha256').update(issued.sessionToken).digest('hex'),
-      access_key_id: issued.accessKeyId,
-    });
+    assert.deepEqual(
+      { ...(record.grant as Record<string, unknown>), expires_at: undefined },
+      {
+        id: grantId,
+        kind: 'aws',
+        target: ROLE_ARN,
+        scope: null,
+        ttl: 900,
+        expires_at: undefined,
+        session_name: 'acme.webapp@1234567890',
+        credential_sha256: createHash('sha256').update(issued.sessionToken).digest('hex'),
+        access_key_id: issued.accessKeyId,
+      },
+    );
     const everything = [...svc.audit, ...svc.logs].join('\n');
     assert.ok(!everything.includes(issued.secretAccessKey), 'no secret access key in audit or logs');
     assert.ok(!everything.includes(issued.sessionToken), 'no session token in audit or logs');
@@ -125,12 +151,22 @@ describe('aws grant end to end', () => {
     const res = await svc.post('/token', exchangeParams(await svc.issuer.sign(), 'webapp/deploy-s3'));
     assert.equal(res.status, 200, JSON.stringify(res.body));
     const grantId = res.body.grant_id as string;
-    const revoked = (): Array<Record<string, unknown>> => auditRecords(svc).filter((r) => r.event === 'revoke' && (r.grant as Record<string, unknown> | null)?.id === grantId);
+    const revoked = (): Array<Record<string, unknown>> =>
+      auditRecords(svc).filter((r) => r.event === 'revoke' && (r.grant as Record<string, unknown> | null)?.id === grantId);
     const first = await svc.post('/revoke', { token: res.body.access_token as string });
     assert.equal(first.status, 200, JSON.stringify(first.body));
-    assert.deepEqual(revoked().map((r) => [r.outcome, r.reason]), [['revoked', null]]);
+    assert.deepEqual(
+      revoked().map((r) => [r.outcome, r.reason]),
+      [['revoked', null]],
+    );
     await svc.post('/revoke', { token: res.body.access_token as string });
-    assert.deepEqual(revoked().map((r) => [r.outcome, r.reason]), [['revoked', null], ['revoked', 'already_revoked']]);
+    assert.deepEqual(
+      revoked().map((r) => [r.outcome, r.reason]),
+      [
+        ['revoked', null],
+        ['revoked', 'already_revoked'],
+      ],
+    );
   });
 
   it('asks STS for the requested lifetime', async () => {
@@ -144,12 +180,20 @@ describe('aws grant end to end', () => {
     {
       name: 'ATTACKS 31: STS AccessDenied → 502 upstream_denied, STS message in the log only',
       arrange: () => sts.failNext(1, { code: 'AccessDenied', status: 403, message: 'User latchkey-svc is not authorized to perform sts:AssumeRole' }),
-      status: 502, error: 'server_error', reason: 'upstream_denied', requests: 1, logged: /not authorized to perform sts:AssumeRole/,
+      status: 502,
+      error: 'server_error',
+      reason: 'upstream_denied',
+      requests: 1,
+      logged: /not authorized to perform sts:AssumeRole/,
     },
     {
       name: 'ATTACKS 31: STS throttling on every attempt → 503 upstream_unavailable with Retry-After',
       arrange: () => sts.failNext(3, { code: 'Throttling', message: 'Rate exceeded' }),
-      status: 503, error: 'temporarily_unavailable', reason: 'upstream_unavailable', requests: 3, logged: /Throttling: Rate exceeded/,
+      status: 503,
+      error: 'temporarily_unavailable',
+      reason: 'upstream_unavailable',
+      requests: 3,
+      logged: /Throttling: Rate exceeded/,
     },
   ];
   for (const failure of failures) {
@@ -165,7 +209,10 @@ describe('aws grant end to end', () => {
       assert.equal(sts.requests.length - before, failure.requests);
       if (failure.status === 503) assert.ok(Number(res.headers.get('retry-after')) > 0);
       assert.doesNotMatch(String(res.body.error_description), failure.logged, 'the STS message never reaches the client');
-      assert.ok(svc.logs.some((line) => failure.logged.test(line)), 'the STS message is in the operator log');
+      assert.ok(
+        svc.logs.some((line) => failure.logged.test(line)),
+        'the STS message is in the operator log',
+      );
       const record = auditRecords(svc).find((r) => r.request_id === res.body.request_id);
       assert.equal(record?.outcome, 'failed');
       assert.equal(record?.reason, failure.reason);

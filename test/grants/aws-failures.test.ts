@@ -14,7 +14,8 @@ import { answerFor } from '../../exchange-service/src/http/reasons.ts';
 import { startLoopbackSts, type LoopbackSts } from '../support/loopback-sts.ts';
 import { awsGrant, capturingLogger, mintRequest, SERVICE_CREDENTIALS, stsClient } from './aws-fixtures.ts';
 
-const DENIED_MESSAGE = 'User: arn:aws:sts::123456789012:assumed-role/latchkey/i-0abc is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::123456789012:role/webapp-deploy';
+const DENIED_MESSAGE =
+  'User: arn:aws:sts::123456789012:assumed-role/latchkey/i-0abc is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::123456789012:role/webapp-deploy';
 
 interface FailureCase {
   name: string;
@@ -33,7 +34,10 @@ interface FailureCase {
   description?: string;
 }
 
-const partial = (credentials: string, user = '<AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/webapp-deploy/s</Arn><AssumedRoleId>AROAX:s</AssumedRoleId></AssumedRoleUser>'): string =>
+const partial = (
+  credentials: string,
+  user = '<AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/webapp-deploy/s</Arn><AssumedRoleId>AROAX:s</AssumedRoleId></AssumedRoleUser>',
+): string =>
   `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>${user}<Credentials>${credentials}</Credentials></AssumeRoleResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></AssumeRoleResponse>`;
 
 const CASES: FailureCase[] = [
@@ -41,28 +45,152 @@ const CASES: FailureCase[] = [
   { name: 'Throttling once, then granted', arrange: (s) => s.failNext(1, { code: 'Throttling', message: 'Rate exceeded' }), reason: null, requests: 2 },
   { name: 'IDPCommunicationError twice, then granted', arrange: (s) => s.failNext(2, { code: 'IDPCommunicationError' }), reason: null, requests: 3 },
   { name: 'connection dropped once, then granted', arrange: (s) => s.dropNext(1), reason: null, requests: 2 },
-  { name: 'ServiceUnavailable (503) once, then granted', arrange: (s) => s.failNext(1, { code: 'ServiceUnavailable', status: 503 }), reason: null, requests: 2 },
+  {
+    name: 'ServiceUnavailable (503) once, then granted',
+    arrange: (s) => s.failNext(1, { code: 'ServiceUnavailable', status: 503 }),
+    reason: null,
+    requests: 2,
+  },
   // Transient every time: bounded retries, then 503.
-  { name: 'Throttling on every attempt', arrange: (s) => s.failNext(3, { code: 'Throttling', message: 'Rate exceeded' }), reason: 'upstream_unavailable', requests: 3, detail: /Throttling: Rate exceeded \(attempt 3 of 3\)/, description: 'AWS STS is unavailable (Throttling); try again' },
-  { name: 'IDPCommunicationError on every attempt', arrange: (s) => s.failNext(3, { code: 'IDPCommunicationError', message: 'idp down' }), reason: 'upstream_unavailable', requests: 3, detail: /IDPCommunicationError/ },
-  { name: 'InternalFailure (500) on every attempt', arrange: (s) => s.failNext(3, { code: 'InternalFailure', status: 500 }), reason: 'upstream_unavailable', requests: 3, detail: /InternalFailure/ },
-  { name: 'an HTML 502 from a proxy on every attempt', arrange: (s) => s.script(...Array.from({ length: 3 }, () => ({ raw: '<html>Bad Gateway</html>', status: 502 }))), reason: 'upstream_unavailable', requests: 3 },
-  { name: 'connection dropped on every attempt', arrange: (s) => s.dropNext(3), reason: 'upstream_unavailable', requests: 3, detail: /ECONNRESET|socket hang up/ },
-  { name: 'maxAttempts 1: no retry at all', arrange: (s) => s.failNext(1, { code: 'Throttling' }), options: { maxAttempts: 1 }, reason: 'upstream_unavailable', requests: 1 },
+  {
+    name: 'Throttling on every attempt',
+    arrange: (s) => s.failNext(3, { code: 'Throttling', message: 'Rate exceeded' }),
+    reason: 'upstream_unavailable',
+    requests: 3,
+    detail: /Throttling: Rate exceeded \(attempt 3 of 3\)/,
+    description: 'AWS STS is unavailable (Throttling); try again',
+  },
+  {
+    name: 'IDPCommunicationError on every attempt',
+    arrange: (s) => s.failNext(3, { code: 'IDPCommunicationError', message: 'idp down' }),
+    reason: 'upstream_unavailable',
+    requests: 3,
+    detail: /IDPCommunicationError/,
+  },
+  {
+    name: 'InternalFailure (500) on every attempt',
+    arrange: (s) => s.failNext(3, { code: 'InternalFailure', status: 500 }),
+    reason: 'upstream_unavailable',
+    requests: 3,
+    detail: /InternalFailure/,
+  },
+  {
+    name: 'an HTML 502 from a proxy on every attempt',
+    arrange: (s) => s.script(...Array.from({ length: 3 }, () => ({ raw: '<html>Bad Gateway</html>', status: 502 }))),
+    reason: 'upstream_unavailable',
+    requests: 3,
+  },
+  {
+    name: 'connection dropped on every attempt',
+    arrange: (s) => s.dropNext(3),
+    reason: 'upstream_unavailable',
+    requests: 3,
+    detail: /ECONNRESET|socket hang up/,
+  },
+  {
+    name: 'maxAttempts 1: no retry at all',
+    arrange: (s) => s.failNext(1, { code: 'Throttling' }),
+    options: { maxAttempts: 1 },
+    reason: 'upstream_unavailable',
+    requests: 1,
+  },
   // Refusals: 502 at once, no retry.
-  { name: 'AccessDenied', arrange: (s) => s.failNext(1, { code: 'AccessDenied', status: 403, message: DENIED_MESSAGE }), reason: 'upstream_denied', requests: 1, detail: /AccessDenied: User: arn:aws:sts::123456789012:assumed-role\/latchkey/, description: 'AWS STS refused to assume the role (AccessDenied)' },
-  { name: 'an error code with odd characters is reduced to code characters', arrange: (s) => s.failNext(1, { code: 'Denied <b>"now"</b>\n', message: 'odd' }), reason: 'upstream_denied', requests: 1, description: 'AWS STS refused to assume the role (Deniedbnowb)' },
-  { name: 'MalformedPolicyDocument', arrange: (s) => s.failNext(1, { code: 'MalformedPolicyDocument', message: 'Syntax errors in policy.' }), reason: 'upstream_denied', requests: 1, detail: /MalformedPolicyDocument: Syntax errors in policy/ },
-  { name: 'PackedPolicyTooLarge', arrange: (s) => s.failNext(1, { code: 'PackedPolicyTooLarge', message: 'Packed policy consumes 112% of allotted space' }), reason: 'upstream_denied', requests: 1, detail: /PackedPolicyTooLarge: Packed policy consumes 112%/ },
-  { name: 'RegionDisabled', arrange: (s) => s.failNext(1, { code: 'RegionDisabled', status: 403, message: 'STS is not activated in this region' }), reason: 'upstream_denied', requests: 1, detail: /RegionDisabled/ },
-  { name: 'ExpiredToken (the service identity expired)', arrange: (s) => s.failNext(1, { code: 'ExpiredToken', message: 'The security token included in the request is expired' }), reason: 'upstream_denied', requests: 1, detail: /ExpiredToken/ },
-  { name: 'ValidationError', arrange: (s) => s.failNext(1, { code: 'ValidationError', message: '1 validation error detected' }), reason: 'upstream_denied', requests: 1, detail: /ValidationError/ },
-  { name: 'a request signed with the wrong secret (SignatureDoesNotMatch)', arrange: () => {}, wrongSecret: true, reason: 'upstream_denied', requests: 1, detail: /SignatureDoesNotMatch/ },
+  {
+    name: 'AccessDenied',
+    arrange: (s) => s.failNext(1, { code: 'AccessDenied', status: 403, message: DENIED_MESSAGE }),
+    reason: 'upstream_denied',
+    requests: 1,
+    detail: /AccessDenied: User: arn:aws:sts::123456789012:assumed-role\/latchkey/,
+    description: 'AWS STS refused to assume the role (AccessDenied)',
+  },
+  {
+    name: 'an error code with odd characters is reduced to code characters',
+    arrange: (s) => s.failNext(1, { code: 'Denied <b>"now"</b>\n', message: 'odd' }),
+    reason: 'upstream_denied',
+    requests: 1,
+    description: 'AWS STS refused to assume the role (Deniedbnowb)',
+  },
+  {
+    name: 'MalformedPolicyDocument',
+    arrange: (s) => s.failNext(1, { code: 'MalformedPolicyDocument', message: 'Syntax errors in policy.' }),
+    reason: 'upstream_denied',
+    requests: 1,
+    detail: /MalformedPolicyDocument: Syntax errors in policy/,
+  },
+  {
+    name: 'PackedPolicyTooLarge',
+    arrange: (s) => s.failNext(1, { code: 'PackedPolicyTooLarge', message: 'Packed policy consumes 112% of allotted space' }),
+    reason: 'upstream_denied',
+    requests: 1,
+    detail: /PackedPolicyTooLarge: Packed policy consumes 112%/,
+  },
+  {
+    name: 'RegionDisabled',
+    arrange: (s) => s.failNext(1, { code: 'RegionDisabled', status: 403, message: 'STS is not activated in this region' }),
+    reason: 'upstream_denied',
+    requests: 1,
+    detail: /RegionDisabled/,
+  },
+  {
+    name: 'ExpiredToken (the service identity expired)',
+    arrange: (s) => s.failNext(1, { code: 'ExpiredToken', message: 'The security token included in the request is expired' }),
+    reason: 'upstream_denied',
+    requests: 1,
+    detail: /ExpiredToken/,
+  },
+  {
+    name: 'ValidationError',
+    arrange: (s) => s.failNext(1, { code: 'ValidationError', message: '1 validation error detected' }),
+    reason: 'upstream_denied',
+    requests: 1,
+    detail: /ValidationError/,
+  },
+  {
+    name: 'a request signed with the wrong secret (SignatureDoesNotMatch)',
+    arrange: () => {},
+    wrongSecret: true,
+    reason: 'upstream_denied',
+    requests: 1,
+    detail: /SignatureDoesNotMatch/,
+  },
   // A 200 that is not a whole credential: 502, never a partial credential, no retry.
-  { name: 'a 200 without SecretAccessKey', arrange: (s) => s.script({ raw: partial('<AccessKeyId>ASIAPARTIAL</AccessKeyId><SessionToken>PARTIAL-TOKEN-VALUE</SessionToken><Expiration>2030-01-01T00:00:00Z</Expiration>') }), reason: 'upstream_denied', requests: 1, detail: /lacks SecretAccessKey \(/ },
-  { name: 'a 200 without Expiration or SessionToken', arrange: (s) => s.script({ raw: partial('<AccessKeyId>ASIAPARTIAL</AccessKeyId><SecretAccessKey>PARTIAL-SECRET-VALUE</SecretAccessKey>') }), reason: 'upstream_denied', requests: 1, detail: /lacks SessionToken, Expiration/ },
-  { name: 'a 200 without AssumedRoleUser', arrange: (s) => s.script({ raw: partial('<AccessKeyId>ASIAPARTIAL</AccessKeyId><SecretAccessKey>PARTIAL-SECRET-VALUE</SecretAccessKey><SessionToken>PARTIAL-TOKEN-VALUE</SessionToken><Expiration>2030-01-01T00:00:00Z</Expiration>', '') }), reason: 'upstream_denied', requests: 1, detail: /lacks AssumedRoleUser.Arn/ },
-  { name: 'a 200 that is not XML', arrange: (s) => s.script({ raw: 'this is not xml <<<' }), reason: 'upstream_denied', requests: 1, detail: /InvalidResponse/ },
+  {
+    name: 'a 200 without SecretAccessKey',
+    arrange: (s) =>
+      s.script({
+        raw: partial('<AccessKeyId>ASIAPARTIAL</AccessKeyId><SessionToken>PARTIAL-TOKEN-VALUE</SessionToken><Expiration>2030-01-01T00:00:00Z</Expiration>'),
+      }),
+    reason: 'upstream_denied',
+    requests: 1,
+    detail: /lacks SecretAccessKey \(/,
+  },
+  {
+    name: 'a 200 without Expiration or SessionToken',
+    arrange: (s) => s.script({ raw: partial('<AccessKeyId>ASIAPARTIAL</AccessKeyId><SecretAccessKey>PARTIAL-SECRET-VALUE</SecretAccessKey>') }),
+    reason: 'upstream_denied',
+    requests: 1,
+    detail: /lacks SessionToken, Expiration/,
+  },
+  {
+    name: 'a 200 without AssumedRoleUser',
+    arrange: (s) =>
+      s.script({
+        raw: partial(
+          '<AccessKeyId>ASIAPARTIAL</AccessKeyId><SecretAccessKey>PARTIAL-SECRET-VALUE</SecretAccessKey><SessionToken>PARTIAL-TOKEN-VALUE</SessionToken><Expiration>2030-01-01T00:00:00Z</Expiration>',
+          '',
+        ),
+      }),
+    reason: 'upstream_denied',
+    requests: 1,
+    detail: /lacks AssumedRoleUser.Arn/,
+  },
+  {
+    name: 'a 200 that is not XML',
+    arrange: (s) => s.script({ raw: 'this is not xml <<<' }),
+    reason: 'upstream_denied',
+    requests: 1,
+    detail: /InvalidResponse/,
+  },
 ];
 
 function clientFor(sts: LoopbackSts, wrongSecret: boolean | undefined): STSClient {
@@ -126,7 +254,10 @@ describe('aws minter: slow STS (ATTACKS.md 32)', () => {
         arrange(sts);
         // Without the budget the held response would arrive and be granted, so only a timeout passes this test.
         const minter = createAwsMinter({ region: 'us-east-1', logger: capturingLogger().logger, client: stsClient(sts.url), timeoutMs, maxAttempts: 10 });
-        const error = await minter.mint(mintRequest(awsGrant())).then(() => undefined, (e: unknown) => e);
+        const error = await minter.mint(mintRequest(awsGrant())).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         assert.ok(error instanceof LatchkeyError, `a LatchkeyError, got ${String(error)}`);
         assert.equal(error.reason, 'upstream_unavailable');
         assert.equal(answerFor(error).status, 503);
@@ -149,7 +280,10 @@ describe('aws minter: requested lifetimes STS cannot grant', () => {
       const sts = await startLoopbackSts({ credentials: SERVICE_CREDENTIALS });
       try {
         const minter = createAwsMinter({ region: 'us-east-1', logger: capturingLogger().logger, client: stsClient(sts.url) });
-        const error = await minter.mint(mintRequest(awsGrant(), {}, ttl)).then(() => undefined, (e: unknown) => e);
+        const error = await minter.mint(mintRequest(awsGrant(), {}, ttl)).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         assert.ok(error instanceof LatchkeyError);
         assert.equal(error.reason, 'ttl_exceeded');
         assert.equal(answerFor(error).status, 400);

@@ -46,12 +46,24 @@ export function mintRequest(grant: AwsGrant, claims: Record<string, unknown> = {
   const merged: Record<string, unknown> = { ...RUN_CLAIMS, ...claims };
   for (const [name, value] of Object.entries(merged)) if (value === undefined) delete merged[name];
   const policy: CompiledPolicy = {
-    name: 'webapp/deploy-prod', file: 'webapp/deploy-prod.yaml', digest: '0'.repeat(64), issuer: 'github',
-    description: 'test', conditions: [], ttl: { default: 900, max: 3600 }, justification: 'optional', grant,
+    name: 'webapp/deploy-prod',
+    file: 'webapp/deploy-prod.yaml',
+    digest: '0'.repeat(64),
+    issuer: 'github',
+    description: 'test',
+    conditions: [],
+    ttl: { default: 900, max: 3600 },
+    justification: 'optional',
+    grant,
     allowsPullRequestTarget: false,
   };
   const token: VerifiedToken = {
-    issuer: 'github', issuerKind: 'github', claims: Object.freeze(merged), jti: 'jti-1', expiresAt: 2_000_000_000, tokenSha256: 'f'.repeat(64),
+    issuer: 'github',
+    issuerKind: 'github',
+    claims: Object.freeze(merged),
+    jti: 'jti-1',
+    expiresAt: 2_000_000_000,
+    tokenSha256: 'f'.repeat(64),
   };
   return { grantId, policy, token, ttl, scope: null, now: 1_790_000_000 };
 }
@@ -70,8 +82,11 @@ export interface ExpectedCall {
 /** The exact Query form the SDK sends for a call (what the loopback STS records as `params`). */
 export function assumeRoleForm(call: ExpectedCall): Record<string, string> {
   const form: Record<string, string> = {
-    Action: 'AssumeRole', Version: '2011-06-15', RoleArn: call.roleArn ?? ROLE_ARN,
-    RoleSessionName: call.sessionName, DurationSeconds: String(call.duration),
+    Action: 'AssumeRole',
+    Version: '2011-06-15',
+    RoleArn: call.roleArn ?? ROLE_ARN,
+    RoleSessionName: call.sessionName,
+    DurationSeconds: String(call.duration),
   };
   if (call.sourceIdentity !== undefined) form.SourceIdentity = call.sourceIdentity;
   if (call.policy !== undefined) form.Policy = call.policy;

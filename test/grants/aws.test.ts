@@ -19,8 +19,14 @@ const SESSION = 'acme.webapp@1234567890';
 /** The automatic tags for the default run claims, with some replaced (`null` drops one). */
 function runTags(changes: Record<string, string | null> = {}): Array<[string, string]> {
   const base: Array<[string, string]> = [
-    ['latchkey:grant-id', GRANT_ID], ['repository', 'acme/webapp'], ['repository_id', '892341'], ['ref', 'refs/heads/main'],
-    ['workflow', 'deploy'], ['run_id', '1234567890'], ['actor', 'octocat'], ['environment', 'production'],
+    ['latchkey:grant-id', GRANT_ID],
+    ['repository', 'acme/webapp'],
+    ['repository_id', '892341'],
+    ['ref', 'refs/heads/main'],
+    ['workflow', 'deploy'],
+    ['run_id', '1234567890'],
+    ['actor', 'octocat'],
+    ['environment', 'production'],
   ];
   return base.flatMap(([key, value]): Array<[string, string]> => {
     const changed = changes[key];
@@ -49,7 +55,9 @@ const PARAMETER_CASES: ParameterCase[] = [
     name: 'inline session policy (minified) and policy tags after the automatic ones',
     grant: awsGrant({ sessionPolicy: DEPLOY_POLICY, tags: { team: 'web', 'cost-center': '42' } }),
     expected: {
-      sessionName: SESSION, duration: 900, sourceIdentity: 'octocat',
+      sessionName: SESSION,
+      duration: 900,
+      sourceIdentity: 'octocat',
       policy: '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:PutObject"],"Resource":"arn:aws:s3:::acme-web/*"}]}',
       tags: [...runTags(), ['team', 'web'], ['cost-center', '42']],
     },
@@ -59,8 +67,11 @@ const PARAMETER_CASES: ParameterCase[] = [
     grant: awsGrant({ managedSessionPolicies: ['arn:aws:iam::aws:policy/ReadOnlyAccess', 'arn:aws:iam::123456789012:policy/deploy/webapp'] }),
     ttl: 43200,
     expected: {
-      sessionName: SESSION, duration: 43200, sourceIdentity: 'octocat',
-      policyArns: ['arn:aws:iam::aws:policy/ReadOnlyAccess', 'arn:aws:iam::123456789012:policy/deploy/webapp'], tags: runTags(),
+      sessionName: SESSION,
+      duration: 43200,
+      sourceIdentity: 'octocat',
+      policyArns: ['arn:aws:iam::aws:policy/ReadOnlyAccess', 'arn:aws:iam::123456789012:policy/deploy/webapp'],
+      tags: runTags(),
     },
   },
   {
@@ -81,7 +92,9 @@ const PARAMETER_CASES: ParameterCase[] = [
     grant: awsGrant(),
     claims: { repository: 'acme/web app', actor: 'dependabot[bot]', ref: 'refs/heads/fix#12*', workflow: 'Deploy "prod"\n', environment: 'prod;rm\u0000' },
     expected: {
-      sessionName: 'acme.web-app@1234567890', duration: 900, sourceIdentity: 'dependabot-bot-',
+      sessionName: 'acme.web-app@1234567890',
+      duration: 900,
+      sourceIdentity: 'dependabot-bot-',
       tags: runTags({ repository: 'acme/web app', ref: 'refs/heads/fix_12_', workflow: 'Deploy _prod__', actor: 'dependabot_bot_', environment: 'prod_rm_' }),
     },
   },
@@ -89,14 +102,21 @@ const PARAMETER_CASES: ParameterCase[] = [
     name: 'Unicode letters are kept in tags but not in the session name',
     grant: awsGrant(),
     claims: { repository: 'acme/café', environment: 'produção' },
-    expected: { sessionName: 'acme.caf-@1234567890', duration: 900, sourceIdentity: 'octocat', tags: runTags({ repository: 'acme/café', environment: 'produção' }) },
+    expected: {
+      sessionName: 'acme.caf-@1234567890',
+      duration: 900,
+      sourceIdentity: 'octocat',
+      tags: runTags({ repository: 'acme/café', environment: 'produção' }),
+    },
   },
   {
     name: 'long claims are cut to 64 (session name, keeping the run id) and 256 (tag values)',
     grant: awsGrant(),
     claims: { repository: `acme/${'r'.repeat(100)}`, ref: `refs/heads/${'x'.repeat(300)}` },
     expected: {
-      sessionName: `acme.${'r'.repeat(48)}@1234567890`, duration: 900, sourceIdentity: 'octocat',
+      sessionName: `acme.${'r'.repeat(48)}@1234567890`,
+      duration: 900,
+      sourceIdentity: 'octocat',
       tags: runTags({ repository: `acme/${'r'.repeat(100)}`, ref: `refs/heads/${'x'.repeat(300)}`.slice(0, 256) }),
     },
   },
@@ -127,14 +147,22 @@ const PARAMETER_CASES: ParameterCase[] = [
     name: 'at most 50 tags: policy tags past the cap are dropped',
     grant: awsGrant({ tags: manyTags }),
     expected: {
-      sessionName: SESSION, duration: 900, sourceIdentity: 'octocat',
+      sessionName: SESSION,
+      duration: 900,
+      sourceIdentity: 'octocat',
       tags: [...runTags(), ...Object.entries(manyTags).slice(0, 42)],
     },
   },
   {
     name: 'a role with a path',
     grant: awsGrant({ roleArn: 'arn:aws-us-gov:iam::123456789012:role/ci/deployers/webapp' }),
-    expected: { roleArn: 'arn:aws-us-gov:iam::123456789012:role/ci/deployers/webapp', sessionName: SESSION, duration: 900, sourceIdentity: 'octocat', tags: runTags() },
+    expected: {
+      roleArn: 'arn:aws-us-gov:iam::123456789012:role/ci/deployers/webapp',
+      sessionName: SESSION,
+      duration: 900,
+      sourceIdentity: 'octocat',
+      tags: runTags(),
+    },
   },
 ];
 
@@ -185,8 +213,12 @@ describe('aws minter: the credential handed back', () => {
         issued_token_type: 'urn:latchkey:token-type:aws-credentials',
         token_type: 'N_A',
         aws: {
-          access_key_id: issued.accessKeyId, secret_access_key: issued.secretAccessKey, session_token: issued.sessionToken,
-          expiration: issued.expiration, region, assumed_role_arn: `arn:aws:sts::123456789012:assumed-role/webapp-deploy/${SESSION}`,
+          access_key_id: issued.accessKeyId,
+          secret_access_key: issued.secretAccessKey,
+          session_token: issued.sessionToken,
+          expiration: issued.expiration,
+          region,
+          assumed_role_arn: `arn:aws:sts::123456789012:assumed-role/webapp-deploy/${SESSION}`,
         },
       });
       assert.equal(minted.credentialSha256, createHash('sha256').update(issued.sessionToken).digest('hex'));
@@ -213,14 +245,33 @@ describe('the loopback STS refuses what STS refuses (so the tables above prove s
     { name: 'a session name with /', input: { ...valid, RoleSessionName: 'acme/webapp' }, code: 'ValidationError' },
     { name: 'a one-character SourceIdentity', input: { ...valid, SourceIdentity: 'a' }, code: 'ValidationError' },
     { name: 'a tag value with #', input: { ...valid, Tags: [{ Key: 'ref', Value: 'a#b' }] }, code: 'ValidationError' },
-    { name: 'tag keys differing only in case', input: { ...valid, Tags: [{ Key: 'team', Value: 'a' }, { Key: 'Team', Value: 'b' }] }, code: 'InvalidParameterValue' },
+    {
+      name: 'tag keys differing only in case',
+      input: {
+        ...valid,
+        Tags: [
+          { Key: 'team', Value: 'a' },
+          { Key: 'Team', Value: 'b' },
+        ],
+      },
+      code: 'InvalidParameterValue',
+    },
     { name: '51 tags', input: { ...valid, Tags: Array.from({ length: 51 }, (_, i) => ({ Key: `k${i}`, Value: 'v' })) }, code: 'ValidationError' },
     { name: 'a policy that is not JSON', input: { ...valid, Policy: '{not json' }, code: 'MalformedPolicyDocument' },
-    { name: '11 managed policy ARNs', input: { ...valid, PolicyArns: Array.from({ length: 11 }, (_, i) => ({ arn: `arn:aws:iam::aws:policy/P${i}` })) }, code: 'ValidationError' },
+    {
+      name: '11 managed policy ARNs',
+      input: { ...valid, PolicyArns: Array.from({ length: 11 }, (_, i) => ({ arn: `arn:aws:iam::aws:policy/P${i}` })) },
+      code: 'ValidationError',
+    },
   ];
   for (const { name, input, code } of cases) {
     it(`${name} → ${code}`, async () => {
-      const error = await stsClient(sts.url).send(new AssumeRoleCommand(input as unknown as AssumeRoleCommandInput)).then(() => undefined, (e: unknown) => e);
+      const error = await stsClient(sts.url)
+        .send(new AssumeRoleCommand(input as unknown as AssumeRoleCommandInput))
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       assert.equal((error as { Code?: string } | undefined)?.Code, code);
     });
   }

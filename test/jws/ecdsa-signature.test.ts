@@ -58,6 +58,9 @@ describe('derToP1363', () => {
     const out = derToP1363(Uint8Array.from([0x30, 0x06, 0x02, 0x01, 0x07, 0x02, 0x01, 0x09]), 32);
     assert.equal(out[31], 7);
     assert.equal(out[63], 9);
-    assert.equal(out.subarray(0, 31).every((b) => b === 0), true);
+    assert.equal(
+      out.subarray(0, 31).every((b) => b === 0),
+      true,
+    );
   });
 });

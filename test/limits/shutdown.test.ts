@@ -56,7 +56,10 @@ describe('graceful shutdown', () => {
       await waitFor(() => gate.waiting === tokens.length, 'every exchange to reach its commit');
 
       const closing = svc.server.close();
-      const refused = await fetch(`${svc.url}/healthz`).then(() => 'served', (error: unknown) => String((error as Error).cause ?? error));
+      const refused = await fetch(`${svc.url}/healthz`).then(
+        () => 'served',
+        (error: unknown) => String((error as Error).cause ?? error),
+      );
       assert.match(refused, /ECONNREFUSED/, 'no new connection is accepted once shutdown began');
       gate.open();
       const responses = await Promise.all(inFlight);

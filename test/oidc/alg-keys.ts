@@ -16,8 +16,16 @@ export type Algorithm = (typeof ALL_ALGORITHMS)[number];
 
 /** The published key each algorithm signs with by default. */
 export const KID_OF: Readonly<Record<Algorithm, string>> = {
-  RS256: 'rsa', RS384: 'rsa', RS512: 'rsa', PS256: 'rsa', PS384: 'rsa', PS512: 'rsa',
-  ES256: 'ec-p256', ES384: 'ec-p384', ES512: 'ec-p521', EdDSA: 'ed25519',
+  RS256: 'rsa',
+  RS384: 'rsa',
+  RS512: 'rsa',
+  PS256: 'rsa',
+  PS384: 'rsa',
+  PS512: 'rsa',
+  ES256: 'ec-p256',
+  ES384: 'ec-p384',
+  ES512: 'ec-p521',
+  EdDSA: 'ed25519',
 };
 
 /** A signing key and its public JWK. */
@@ -53,9 +61,11 @@ export function createTestKeys(): Map<string, TestKey> {
 /** A key of the same kind as `kid`'s but unpublished (an attacker's), under the same kid. */
 export function createImpostor(kid: string): TestKey {
   const pair =
-    kid === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 })
-    : kid === 'ed25519' ? generateKeyPairSync('ed25519')
-    : generateKeyPairSync('ec', { namedCurve: { 'ec-p256': 'P-256', 'ec-p384': 'P-384', 'ec-p521': 'P-521' }[kid] ?? 'P-256' });
+    kid === 'rsa'
+      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+      : kid === 'ed25519'
+        ? generateKeyPairSync('ed25519')
+        : generateKeyPairSync('ec', { namedCurve: { 'ec-p256': 'P-256', 'ec-p384': 'P-384', 'ec-p521': 'P-521' }[kid] ?? 'P-256' });
   return toTestKey(kid, pair, undefined);
 }
 
@@ -101,9 +111,18 @@ export function mintToken(keys: ReadonlyMap<string, TestKey>, alg: Algorithm, cl
 /** GitHub-shaped claims for `issuer` and `audience` at `nowSeconds`, with overrides. */
 export function testClaims(issuer: string, audience: string, nowSeconds: number, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    iss: issuer, aud: audience, sub: 'repo:acme/webapp:ref:refs/heads/main', jti: randomUUID(),
-    iat: nowSeconds, nbf: nowSeconds, exp: nowSeconds + 300,
-    repository: 'acme/webapp', repository_id: '892341', ref: 'refs/heads/main', run_id: '1234567890', actor: 'octocat',
+    iss: issuer,
+    aud: audience,
+    sub: 'repo:acme/webapp:ref:refs/heads/main',
+    jti: randomUUID(),
+    iat: nowSeconds,
+    nbf: nowSeconds,
+    exp: nowSeconds + 300,
+    repository: 'acme/webapp',
+    repository_id: '892341',
+    ref: 'refs/heads/main',
+    run_id: '1234567890',
+    actor: 'octocat',
     ...overrides,
   };
 }

@@ -12,8 +12,16 @@ import { LatchkeyError, type Reason } from '../../exchange-service/src/errors.ts
 import { importKeySet } from '../../exchange-service/src/oidc/jwks.ts';
 import { createTokenVerifier, type TokenVerifier } from '../../exchange-service/src/oidc/verify.ts';
 import {
-  ALL_ALGORITHMS, createImpostor, createTestKeys, mintToken, serveJwks, testClaims,
-  type Algorithm, type JwksServer, type MintOptions, type TestKey,
+  ALL_ALGORITHMS,
+  createImpostor,
+  createTestKeys,
+  mintToken,
+  serveJwks,
+  testClaims,
+  type Algorithm,
+  type JwksServer,
+  type MintOptions,
+  type TestKey,
 } from './alg-keys.ts';
 
 const AUDIENCE = 'http://127.0.0.1:8080';
@@ -66,42 +74,127 @@ describe('signature algorithms (RS*, PS*, ES*, EdDSA)', () => {
 
   const rejected: { name: string; token: () => string; reason: Reason; says: RegExp; verifier?: () => TokenVerifier }[] = [
     // Lengths fixed by the algorithm (ECDSA r‖s, RFC 7518 §3.4; Ed25519, RFC 8032).
-    { name: 'ES256 signature one byte short', token: () => token('ES256', { tamper: (s) => s.subarray(1) }), reason: 'token_invalid', says: /63 bytes; ES256 signatures have 64/ },
-    { name: 'ES256 signature one byte long', token: () => token('ES256', { tamper: (s) => Buffer.concat([s, Buffer.of(0)]) }), reason: 'token_invalid', says: /65 bytes; ES256 signatures have 64/ },
-    { name: 'ES256 signature with a leading zero byte', token: () => token('ES256', { tamper: (s) => Buffer.concat([Buffer.of(0), s]) }), reason: 'token_invalid', says: /65 bytes/ },
-    { name: 'ES256 signature in DER (ASN.1) form', token: () => token('ES256', { dsaEncoding: 'der' }), reason: 'token_invalid', says: /bytes; ES256 signatures have 64/ },
-    { name: 'ES384 signature of ES256 length', token: () => token('ES384', { tamper: (s) => s.subarray(0, 64) }), reason: 'token_invalid', says: /64 bytes; ES384 signatures have 96/ },
-    { name: 'ES512 signature of 131 bytes', token: () => token('ES512', { tamper: (s) => s.subarray(1) }), reason: 'token_invalid', says: /131 bytes; ES512 signatures have 132/ },
-    { name: 'EdDSA signature one byte short', token: () => token('EdDSA', { tamper: (s) => s.subarray(1) }), reason: 'token_invalid', says: /63 bytes; EdDSA signatures have 64/ },
+    {
+      name: 'ES256 signature one byte short',
+      token: () => token('ES256', { tamper: (s) => s.subarray(1) }),
+      reason: 'token_invalid',
+      says: /63 bytes; ES256 signatures have 64/,
+    },
+    {
+      name: 'ES256 signature one byte long',
+      token: () => token('ES256', { tamper: (s) => Buffer.concat([s, Buffer.of(0)]) }),
+      reason: 'token_invalid',
+      says: /65 bytes; ES256 signatures have 64/,
+    },
+    {
+      name: 'ES256 signature with a leading zero byte',
+      token: () => token('ES256', { tamper: (s) => Buffer.concat([Buffer.of(0), s]) }),
+      reason: 'token_invalid',
+      says: /65 bytes/,
+    },
+    {
+      name: 'ES256 signature in DER (ASN.1) form',
+      token: () => token('ES256', { dsaEncoding: 'der' }),
+      reason: 'token_invalid',
+      says: /bytes; ES256 signatures have 64/,
+    },
+    {
+      name: 'ES384 signature of ES256 length',
+      token: () => token('ES384', { tamper: (s) => s.subarray(0, 64) }),
+      reason: 'token_invalid',
+      says: /64 bytes; ES384 signatures have 96/,
+    },
+    {
+      name: 'ES512 signature of 131 bytes',
+      token: () => token('ES512', { tamper: (s) => s.subarray(1) }),
+      reason: 'token_invalid',
+      says: /131 bytes; ES512 signatures have 132/,
+    },
+    {
+      name: 'EdDSA signature one byte short',
+      token: () => token('EdDSA', { tamper: (s) => s.subarray(1) }),
+      reason: 'token_invalid',
+      says: /63 bytes; EdDSA signatures have 64/,
+    },
     { name: 'RS256 signature one byte short', token: () => token('RS256', { tamper: (s) => s.subarray(1) }), reason: 'token_invalid', says: /does not verify/ },
     // Right length, wrong content.
-    { name: 'ES256 signature of 64 zero bytes', token: () => token('ES256', { tamper: () => Buffer.alloc(64) }), reason: 'token_invalid', says: /does not verify/ },
+    {
+      name: 'ES256 signature of 64 zero bytes',
+      token: () => token('ES256', { tamper: () => Buffer.alloc(64) }),
+      reason: 'token_invalid',
+      says: /does not verify/,
+    },
     { name: 'ES256 signature with r and s swapped', token: () => token('ES256', { tamper: swapHalves }), reason: 'token_invalid', says: /does not verify/ },
     { name: 'ES256 signed over a SHA-384 digest', token: () => token('ES256', { digest: 'sha384' }), reason: 'token_invalid', says: /does not verify/ },
-    { name: 'EdDSA signature with one bit flipped', token: () => token('EdDSA', { tamper: (s) => Buffer.from(s.map((byte, i) => (i === 10 ? byte ^ 1 : byte))) }), reason: 'token_invalid', says: /does not verify/ },
+    {
+      name: 'EdDSA signature with one bit flipped',
+      token: () => token('EdDSA', { tamper: (s) => Buffer.from(s.map((byte, i) => (i === 10 ? byte ^ 1 : byte))) }),
+      reason: 'token_invalid',
+      says: /does not verify/,
+    },
     // RSA padding and digest must be the ones the header names.
     { name: 'PS256 with a zero-length salt', token: () => token('PS256', { saltLength: 0 }), reason: 'token_invalid', says: /does not verify/ },
     { name: 'PS256 with a 64-byte salt', token: () => token('PS256', { saltLength: 64 }), reason: 'token_invalid', says: /does not verify/ },
-    { name: 'PS384 signed over a SHA-256 digest', token: () => token('PS384', { digest: 'sha256', saltLength: 48 }), reason: 'token_invalid', says: /does not verify/ },
+    {
+      name: 'PS384 signed over a SHA-256 digest',
+      token: () => token('PS384', { digest: 'sha256', saltLength: 48 }),
+      reason: 'token_invalid',
+      says: /does not verify/,
+    },
     { name: 'RS512 signed over a SHA-256 digest', token: () => token('RS512', { digest: 'sha256' }), reason: 'token_invalid', says: /does not verify/ },
     {
       name: 'PS256 header over an RS256 signature',
-      token: () => { const rs = token('RS256').split('.'); const ps = token('PS256').split('.'); return `${ps[0]}.${ps[1]}.${rs[2]}`; },
-      reason: 'token_invalid', says: /does not verify/,
+      token: () => {
+        const rs = token('RS256').split('.');
+        const ps = token('PS256').split('.');
+        return `${ps[0]}.${ps[1]}.${rs[2]}`;
+      },
+      reason: 'token_invalid',
+      says: /does not verify/,
     },
     // Keys: only the issuer's, only of the family the algorithm needs.
-    { name: 'ES256 by an unpublished P-256 key under the real kid', token: () => token('ES256', { key: createImpostor('ec-p256') }), reason: 'token_invalid', says: /does not verify/ },
-    { name: 'EdDSA by an unpublished Ed25519 key under the real kid', token: () => token('EdDSA', { key: createImpostor('ed25519') }), reason: 'token_invalid', says: /does not verify/ },
-    { name: 'ES256 header naming the P-384 key', token: () => token('ES256', { kid: 'ec-p384' }), reason: 'token_invalid', says: /key "ec-p384" .* is not for ES256/ },
+    {
+      name: 'ES256 by an unpublished P-256 key under the real kid',
+      token: () => token('ES256', { key: createImpostor('ec-p256') }),
+      reason: 'token_invalid',
+      says: /does not verify/,
+    },
+    {
+      name: 'EdDSA by an unpublished Ed25519 key under the real kid',
+      token: () => token('EdDSA', { key: createImpostor('ed25519') }),
+      reason: 'token_invalid',
+      says: /does not verify/,
+    },
+    {
+      name: 'ES256 header naming the P-384 key',
+      token: () => token('ES256', { kid: 'ec-p384' }),
+      reason: 'token_invalid',
+      says: /key "ec-p384" .* is not for ES256/,
+    },
     { name: 'EdDSA header naming the RSA key', token: () => token('EdDSA', { kid: 'rsa' }), reason: 'token_invalid', says: /key "rsa" .* is not for EdDSA/ },
-    { name: 'RS256 header naming the Ed25519 key', token: () => token('RS256', { kid: 'ed25519' }), reason: 'token_invalid', says: /key "ed25519" .* is not for RS256/ },
+    {
+      name: 'RS256 header naming the Ed25519 key',
+      token: () => token('RS256', { kid: 'ed25519' }),
+      reason: 'token_invalid',
+      says: /key "ed25519" .* is not for RS256/,
+    },
     { name: 'ES384 header naming the P-256 key', token: () => token('ES384', { kid: 'ec-p256' }), reason: 'token_invalid', says: /is not for ES384/ },
     // The issuer's allow-list comes first, whatever keys it publishes.
     { name: 'EdDSA for an ES256-only issuer', token: () => token('EdDSA'), reason: 'token_invalid', says: /"EdDSA" is not allowed/, verifier: () => other },
     { name: 'PS256 for an ES256-only issuer', token: () => token('PS256'), reason: 'token_invalid', says: /"PS256" is not allowed/, verifier: () => other },
     // Order: signature before time.
-    { name: 'expired ES256 with a short signature: signature first', token: () => token('ES256', { tamper: (s) => s.subarray(2) }, { exp: NOW - 600, iat: NOW - 900 }), reason: 'token_invalid', says: /62 bytes/ },
-    { name: 'expired EdDSA with a good signature', token: () => token('EdDSA', {}, { exp: NOW - 600, iat: NOW - 900 }), reason: 'token_expired', says: /expired/ },
+    {
+      name: 'expired ES256 with a short signature: signature first',
+      token: () => token('ES256', { tamper: (s) => s.subarray(2) }, { exp: NOW - 600, iat: NOW - 900 }),
+      reason: 'token_invalid',
+      says: /62 bytes/,
+    },
+    {
+      name: 'expired EdDSA with a good signature',
+      token: () => token('EdDSA', {}, { exp: NOW - 600, iat: NOW - 900 }),
+      reason: 'token_expired',
+      says: /expired/,
+    },
   ];
 
   for (const testCase of rejected) {
@@ -123,8 +216,11 @@ describe('signature algorithms (RS*, PS*, ES*, EdDSA)', () => {
 
 describe('importKeySet: key types and sizes', () => {
   const ALL = [...ALL_ALGORITHMS];
-  const publicJwk = (pair: { publicKey: { export(options: { format: 'jwk' }): object } }, extra: Record<string, unknown> = {}): Record<string, unknown> =>
-    ({ ...pair.publicKey.export({ format: 'jwk' }), kid: 'k1', ...extra });
+  const publicJwk = (pair: { publicKey: { export(options: { format: 'jwk' }): object } }, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+    ...pair.publicKey.export({ format: 'jwk' }),
+    kid: 'k1',
+    ...extra,
+  });
   const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' });
   const p521 = generateKeyPairSync('ec', { namedCurve: 'P-521' });

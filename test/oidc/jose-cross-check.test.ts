@@ -95,12 +95,20 @@ function ecdsaTwin(token: string, alg: Algorithm): string {
 
 /** Another algorithm of the same key family, for an `alg` swapped without re-signing. */
 const SIBLING: Record<Algorithm, Algorithm> = {
-  RS256: 'PS256', RS384: 'RS256', RS512: 'PS512', PS256: 'RS256', PS384: 'PS256', PS512: 'RS512',
-  ES256: 'ES384', ES384: 'ES256', ES512: 'ES256', EdDSA: 'ES256',
+  RS256: 'PS256',
+  RS384: 'RS256',
+  RS512: 'PS512',
+  PS256: 'RS256',
+  PS384: 'PS256',
+  PS512: 'RS512',
+  ES256: 'ES384',
+  ES384: 'ES256',
+  ES512: 'ES256',
+  EdDSA: 'ES256',
 };
 
 const MUTATIONS: Readonly<Record<string, (token: string, context: MutationContext) => string>> = {
-  'unchanged': (token) => token,
+  unchanged: (token) => token,
   'a claim changed and re-signed': (_token, { mint, random }) => mint({ ref: `refs/heads/b${random.int(1e6)}` }),
   'a bit of the signature flipped': (token, { random }) => {
     const signature = signatureOf(token);
@@ -166,8 +174,12 @@ describe('cross-check with jose (seeded random mutations)', () => {
   async function joseAccepts(token: string): Promise<boolean> {
     try {
       await jwtVerify(token, joseKeys, {
-        issuer: jwks.url, audience: AUDIENCE, algorithms: [...ALL_ALGORITHMS],
-        currentDate: new Date(NOW_MS), clockTolerance: 60, requiredClaims: ['exp', 'iat'],
+        issuer: jwks.url,
+        audience: AUDIENCE,
+        algorithms: [...ALL_ALGORITHMS],
+        currentDate: new Date(NOW_MS),
+        clockTolerance: 60,
+        requiredClaims: ['exp', 'iat'],
       });
       return true;
     } catch {

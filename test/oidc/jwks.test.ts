@@ -40,7 +40,10 @@ async function startRig(issuerConfig: Record<string, unknown> = {}, urlOf?: (iss
     onJwksFetch: (name, outcome) => fetches.push(`${name}:${outcome}`),
   });
   return {
-    issuer, verifier, clock, fetches,
+    issuer,
+    verifier,
+    clock,
+    fetches,
     close: async () => {
       verifier.close();
       await issuer.close();
@@ -370,7 +373,12 @@ describe('createJwksCache', () => {
 describe('importKeySet', () => {
   let rsaJwk: Promise<Record<string, unknown>> | undefined;
   const rsa = (): Promise<Record<string, unknown>> => {
-    rsaJwk ??= generateKeyPair('RS256', { extractable: true }).then(async ({ publicKey }) => ({ ...(await exportJWK(publicKey)), kid: 'key-1', alg: 'RS256', use: 'sig' }));
+    rsaJwk ??= generateKeyPair('RS256', { extractable: true }).then(async ({ publicKey }) => ({
+      ...(await exportJWK(publicKey)),
+      kid: 'key-1',
+      alg: 'RS256',
+      use: 'sig',
+    }));
     return rsaJwk;
   };
   const cases: { name: string; keys: (jwk: Record<string, unknown>) => unknown; usable: string[] }[] = [

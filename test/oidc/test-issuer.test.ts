@@ -44,14 +44,23 @@ describe('test OIDC issuer', () => {
   it('rotates keys, serving old and new, or only new with drop', async () => {
     const first = issuer.kid;
     await issuer.rotate();
-    assert.deepEqual(issuer.keySet().keys.map((key) => (key as { kid?: string }).kid), [issuer.kid, first]);
+    assert.deepEqual(
+      issuer.keySet().keys.map((key) => (key as { kid?: string }).kid),
+      [issuer.kid, first],
+    );
     assert.equal(decodeProtectedHeader(await issuer.sign({}, { key: 'previous' })).kid, first);
     await issuer.rotate({ drop: true });
     assert.equal(issuer.keySet().keys.length, 1);
   });
 
   const tokenRequests: { name: string; auth: (t: TestIssuer) => string | undefined; query: string; status: number; aud?: string }[] = [
-    { name: 'right bearer, explicit audience', auth: (t) => `Bearer ${t.runtimeToken}`, query: '&audience=https%3A%2F%2Fsvc.example', status: 200, aud: 'https://svc.example' },
+    {
+      name: 'right bearer, explicit audience',
+      auth: (t) => `Bearer ${t.runtimeToken}`,
+      query: '&audience=https%3A%2F%2Fsvc.example',
+      status: 200,
+      aud: 'https://svc.example',
+    },
     { name: 'right bearer, default audience', auth: (t) => `Bearer ${t.runtimeToken}`, query: '', status: 200, aud: 'https://latchkey.test' },
     { name: 'wrong bearer', auth: () => 'Bearer nope', query: '&audience=x', status: 401 },
     { name: 'no bearer', auth: () => undefined, query: '&audience=x', status: 401 },

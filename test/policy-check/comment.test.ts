@@ -57,7 +57,10 @@ describe('policy review action: the pull-request comment', () => {
     const [comment] = api.comments;
     assert.ok(comment!.body.startsWith(`${DIFF_MARKER}\n**latchkey policy diff:** 1 widened, 1 added`), comment!.body);
     assert.match(comment!.body, /✅ \*\*latchkey policy check:\*\* 3 policies, no errors, 1 warning\n$/);
-    assert.ok(api.requests.every((request) => request.authorization === 'token ghs_review'), 'every request carries the token');
+    assert.ok(
+      api.requests.every((request) => request.authorization === 'token ghs_review'),
+      'every request carries the token',
+    );
 
     await repo.checkOut('more');
     const second = await runner.run(step(api));
@@ -78,7 +81,10 @@ describe('policy review action: the pull-request comment', () => {
     await repo.checkOut('widen');
     const result = await runner.run(step(api));
     assert.equal(result.exitCode, 0, result.stdout + result.stderr);
-    assert.match(result.stdout, /^::warning::could not comment on #7: listing the comments of #7: HTTP 403: .*pull-requests: write.*the diff is in the job summary$/m);
+    assert.match(
+      result.stdout,
+      /^::warning::could not comment on #7: listing the comments of #7: HTTP 403: .*pull-requests: write.*the diff is in the job summary$/m,
+    );
     assert.doesNotMatch(result.stdout, /^::error/m);
     assert.ok(result.summary.startsWith(DIFF_MARKER));
     assert.equal(result.outputs.widened, '1');
@@ -97,7 +103,7 @@ describe('the Octokit comment adapter against the loopback API', () => {
   const PR: PullRequest = { ...OWNER, number: 7, baseSha: 'a'.repeat(40), baseRef: 'main' };
   const body = (summary: string): string => `${DIFF_MARKER}\n**latchkey policy diff:** ${summary}\n`;
 
-  it('never takes over a marker in another account\'s comment', async () => {
+  it("never takes over a marker in another account's comment", async () => {
     const api = await fakeGitHub();
     const planted = api.seed({ issue: 7, body: body('0 widened (trust me)'), user: MALLORY });
     const outcome = await upsertReviewComment(createOctokitCommentApi('ghs_review', api.url), PR, body('1 widened'));
@@ -116,7 +122,7 @@ describe('the Octokit comment adapter against the loopback API', () => {
     assert.equal(api.comments.length, 131);
   });
 
-  it('with a personal token, finds that person\'s comment by login, not a bot\'s', async () => {
+  it("with a personal token, finds that person's comment by login, not a bot's", async () => {
     const api = await fakeGitHub({ personalToken: { login: 'release-bot-user', type: 'User' } });
     api.seed({ issue: 7, body: body('from another app'), user: { login: 'other-app[bot]', type: 'Bot' } });
     const ours = api.seed({ issue: 7, body: body('1 widened'), user: { login: 'release-bot-user', type: 'User' } });
@@ -127,7 +133,10 @@ describe('the Octokit comment adapter against the loopback API', () => {
   for (const status of [403, 404, 500]) {
     it(`keeps the status of a refusal (${status})`, async () => {
       const api = await fakeGitHub({ refuseComments: status });
-      await assert.rejects(upsertReviewComment(createOctokitCommentApi('ghs_review', api.url), PR, body('1 widened')), (error: unknown) => error instanceof CommentApiError && error.status === status);
+      await assert.rejects(
+        upsertReviewComment(createOctokitCommentApi('ghs_review', api.url), PR, body('1 widened')),
+        (error: unknown) => error instanceof CommentApiError && error.status === status,
+      );
     });
   }
 

@@ -12,8 +12,15 @@ import { parse as parseYaml } from 'yaml';
 const root = new URL('../../', import.meta.url);
 const read = (path: string): string => readFileSync(new URL(path, root), 'utf8');
 
-interface Step { uses?: string; with?: Record<string, unknown> }
-interface Workflow { on: Record<string, unknown>; permissions?: Record<string, string>; jobs: Record<string, { permissions?: Record<string, string>; steps: Step[] }> }
+interface Step {
+  uses?: string;
+  with?: Record<string, unknown>;
+}
+interface Workflow {
+  on: Record<string, unknown>;
+  permissions?: Record<string, string>;
+  jobs: Record<string, { permissions?: Record<string, string>; steps: Step[] }>;
+}
 
 describe('examples/workflows/policy-review.yml', () => {
   const workflow = parseYaml(read('examples/workflows/policy-review.yml')) as Workflow;

@@ -73,12 +73,20 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     const issueComments = new RegExp(`^${repoPath}/issues/(\\d+)/comments$`).exec(url.pathname);
     const oneComment = new RegExp(`^${repoPath}/issues/comments/(\\d+)$`).exec(url.pathname);
     if (method === 'GET' && url.pathname === '/user') {
-      return options.personalToken === undefined ? json(response, 403, { message: 'Resource not accessible by integration' }) : json(response, 200, options.personalToken);
+      return options.personalToken === undefined
+        ? json(response, 403, { message: 'Resource not accessible by integration' })
+        : json(response, 200, options.personalToken);
     }
     if ((issueComments !== null || oneComment !== null) && options.refuseComments !== undefined) {
       return json(response, options.refuseComments, { message: 'Resource not accessible by integration' });
     }
-    if (issueComments !== null && method === 'GET') return listPage(response, call.base, url, comments.filter((c) => c.issue === Number(issueComments[1])));
+    if (issueComments !== null && method === 'GET')
+      return listPage(
+        response,
+        call.base,
+        url,
+        comments.filter((c) => c.issue === Number(issueComments[1])),
+      );
     const text = (call.body as { body?: unknown } | undefined)?.body;
     if ((method === 'POST' || method === 'PATCH') && typeof text !== 'string') return json(response, 422, { message: 'body is missing' });
     if (issueComments !== null && method === 'POST') {
@@ -95,11 +103,15 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
-    url, requests, comments, seed,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    url,
+    requests,
+    comments,
+    seed,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

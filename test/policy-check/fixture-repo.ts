@@ -28,13 +28,13 @@ grant:
   token: { audience: https://artifacts.internal.example, scope: [artifacts:read] }
 `;
 
-export const DEPLOY = READ
-  .replace("Read acme/webapp's artifacts from main.", 'Deploy acme/webapp from main.')
-  .replace('https://artifacts.internal.example, scope: [artifacts:read]', 'https://deploy.internal.example, scope: [deploy]');
+export const DEPLOY = READ.replace("Read acme/webapp's artifacts from main.", 'Deploy acme/webapp from main.').replace(
+  'https://artifacts.internal.example, scope: [artifacts:read]',
+  'https://deploy.internal.example, scope: [deploy]',
+);
 
 /** Loads, but `subject:` (line 4) has no runner_environment: a lint warning. */
-export const PUBLISH = READ
-  .replace("Read acme/webapp's artifacts from main.", 'Publish acme/webapp packages.')
+export const PUBLISH = READ.replace("Read acme/webapp's artifacts from main.", 'Publish acme/webapp packages.')
   .replace('  runner_environment: github-hosted\n', '')
   .replace('https://artifacts.internal.example, scope: [artifacts:read]', 'https://packages.internal.example, scope: [publish]');
 
@@ -43,8 +43,10 @@ const GIT_ENV = {
   ...process.env,
   GIT_CONFIG_NOSYSTEM: '1',
   GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_AUTHOR_NAME: 'test', GIT_AUTHOR_EMAIL: 'test@example.com',
-  GIT_COMMITTER_NAME: 'test', GIT_COMMITTER_EMAIL: 'test@example.com',
+  GIT_AUTHOR_NAME: 'test',
+  GIT_AUTHOR_EMAIL: 'test@example.com',
+  GIT_COMMITTER_NAME: 'test',
+  GIT_COMMITTER_EMAIL: 'test@example.com',
 };
 
 export const git = async (cwd: string, ...args: string[]): Promise<string> =>
@@ -79,11 +81,21 @@ export async function createFixtureRepo(): Promise<FixtureRepo> {
   const clones: string[] = [];
   await git(dir, 'init', '-q', '-b', 'main');
   await commit(dir, 'base', { 'README.md': 'acme policies\n', 'policies/webapp/read.yaml': READ, 'policies/webapp/deploy.yaml': DEPLOY }, 'base');
-  await commit(dir, 'widen', {
-    'policies/webapp/deploy.yaml': DEPLOY.replace('ref: refs/heads/main', 'ref: refs/heads/*'),
-    'policies/webapp/publish.yaml': PUBLISH,
-  }, 'deploy from any branch; publish');
-  await commit(dir, 'more', { 'policies/webapp/read.yaml': READ.replace('scope: [artifacts:read]', 'scope: [artifacts:read, artifacts:write]') }, 'read can write');
+  await commit(
+    dir,
+    'widen',
+    {
+      'policies/webapp/deploy.yaml': DEPLOY.replace('ref: refs/heads/main', 'ref: refs/heads/*'),
+      'policies/webapp/publish.yaml': PUBLISH,
+    },
+    'deploy from any branch; publish',
+  );
+  await commit(
+    dir,
+    'more',
+    { 'policies/webapp/read.yaml': READ.replace('scope: [artifacts:read]', 'scope: [artifacts:read, artifacts:write]') },
+    'read can write',
+  );
   await git(dir, 'switch', '-q', '--detach', 'widen');
   await commit(dir, 'broken', { 'policies/webapp/bad.yaml': READ.replace('subject:', 'subjet:') }, 'a typo');
   await git(dir, 'switch', '-q', '--detach', 'widen');
@@ -92,7 +104,8 @@ export async function createFixtureRepo(): Promise<FixtureRepo> {
   const commits = {} as Record<FixtureTag, string>;
   for (const tag of ['base', 'widen', 'more', 'broken', 'linked'] as const) commits[tag] = await git(dir, 'rev-parse', `${tag}^{commit}`);
   return {
-    dir, commits,
+    dir,
+    commits,
     checkOut: async (tag) => {
       await git(dir, 'switch', '-q', '--detach', tag);
     },

@@ -19,7 +19,18 @@ describe('review inputs', () => {
   const CASES: Array<{ name: string; env: Record<string, string>; want: Partial<ReviewInputs> }> = [
     { name: 'nothing set: the defaults', env: {}, want: {} },
     { name: 'blank values count as unset', env: { INPUT_POLICIES: '  ', 'INPUT_GITHUB-TOKEN': '' }, want: {} },
-    { name: 'every input', env: { INPUT_POLICIES: 'acl', INPUT_BASE: 'origin/main', INPUT_CONFIG: 'latchkey.yaml', INPUT_STRICT: 'True', INPUT_COMMENT: 'FALSE', 'INPUT_GITHUB-TOKEN': 'ghs_x' }, want: { policies: 'acl', base: 'origin/main', config: 'latchkey.yaml', strict: true, comment: false, token: 'ghs_x' } },
+    {
+      name: 'every input',
+      env: {
+        INPUT_POLICIES: 'acl',
+        INPUT_BASE: 'origin/main',
+        INPUT_CONFIG: 'latchkey.yaml',
+        INPUT_STRICT: 'True',
+        INPUT_COMMENT: 'FALSE',
+        'INPUT_GITHUB-TOKEN': 'ghs_x',
+      },
+      want: { policies: 'acl', base: 'origin/main', config: 'latchkey.yaml', strict: true, comment: false, token: 'ghs_x' },
+    },
   ];
   for (const c of CASES) {
     it(`reads: ${c.name}`, () => {
@@ -34,7 +45,10 @@ describe('review inputs', () => {
   ];
   for (const c of REFUSALS) {
     it(`refuses: ${c.name}`, () => {
-      assert.throws(() => readInputs(c.env), (error: unknown) => error instanceof InputError && c.says.test(error.message));
+      assert.throws(
+        () => readInputs(c.env),
+        (error: unknown) => error instanceof InputError && c.says.test(error.message),
+      );
     });
   }
 });
@@ -49,8 +63,17 @@ describe('the pull request of the event', () => {
   const PR = { pull_request: { number: 42, base: { sha: SHA, ref: 'main' } } };
   const CASES: Array<{ name: string; event?: string; repository?: string; payload: unknown; want: unknown }> = [
     { name: 'a pull_request event', payload: PR, want: { owner: 'acme', repo: 'policies', number: 42, baseSha: SHA, baseRef: 'main' } },
-    { name: 'a pull_request_target event', event: 'pull_request_target', payload: PR, want: { owner: 'acme', repo: 'policies', number: 42, baseSha: SHA, baseRef: 'main' } },
-    { name: 'a payload without the base ref', payload: { pull_request: { number: 42, base: { sha: SHA } } }, want: { owner: 'acme', repo: 'policies', number: 42, baseSha: SHA, baseRef: undefined } },
+    {
+      name: 'a pull_request_target event',
+      event: 'pull_request_target',
+      payload: PR,
+      want: { owner: 'acme', repo: 'policies', number: 42, baseSha: SHA, baseRef: 'main' },
+    },
+    {
+      name: 'a payload without the base ref',
+      payload: { pull_request: { number: 42, base: { sha: SHA } } },
+      want: { owner: 'acme', repo: 'policies', number: 42, baseSha: SHA, baseRef: undefined },
+    },
     { name: 'a push event', event: 'push', payload: PR, want: undefined },
     { name: 'no pull_request in the payload', payload: { ref: 'refs/heads/main' }, want: undefined },
     { name: 'a base sha that is not one', payload: { pull_request: { number: 42, base: { sha: '--all' } } }, want: undefined },

@@ -17,7 +17,8 @@ import { createFixtureRepo, type FixtureRepo } from './fixture-repo.ts';
 import { startFakeGitHub, type FakeGitHub } from './fake-github.ts';
 import { createReviewRunner, type ReviewResult, type ReviewRunner, type ReviewStep } from './review-runner.ts';
 
-const PUBLISH_WARNING = /^::warning file=policies\/webapp\/publish\.yaml,line=4,col=1,title=latchkey unconstrained-runner-environment::no runner_environment condition/m;
+const PUBLISH_WARNING =
+  /^::warning file=policies\/webapp\/publish\.yaml,line=4,col=1,title=latchkey unconstrained-runner-environment::no runner_environment condition/m;
 const WIDEN_SUMMARY = '1 widened, 1 added, 0 narrowed, 0 removed, 1 unchanged, 1 new lint warning';
 
 /** The step's `::error::` message (the runner shows it as the step's failure), decoded. */
@@ -47,7 +48,7 @@ describe('policy review action: check and diff', () => {
     ...overrides,
   });
 
-  it('annotates the warning, puts the diff from the pull request\'s base in the summary, sets the outputs', async () => {
+  it("annotates the warning, puts the diff from the pull request's base in the summary, sets the outputs", async () => {
     await repo.checkOut('widen');
     const result = await runner.run(step());
     assert.equal(result.exitCode, 0, result.stdout + result.stderr);
@@ -56,20 +57,29 @@ describe('policy review action: check and diff', () => {
     const lines = result.summary.split('\n');
     assert.equal(lines[0], DIFF_MARKER);
     assert.equal(lines[1], `**latchkey policy diff:** ${WIDEN_SUMMARY}`);
-    assert.ok(result.summary.includes(`\`policies\` from \`main\` (\`${repo.commits.base.slice(0, 12)}\`) to \`HEAD\` (\`${repo.commits.widen.slice(0, 12)}\`)`), result.summary);
-    assert.match(result.summary, /### ⚠️ Widened \(1\)\n\n- \*\*`webapp\/deploy`\*\* `policies\/webapp\/deploy\.yaml`\n {2}- ⚠️ \*\*wider\*\* `subject\.ref`: `refs\/heads\/main` → `refs\/heads\/\*`/);
+    assert.ok(
+      result.summary.includes(`\`policies\` from \`main\` (\`${repo.commits.base.slice(0, 12)}\`) to \`HEAD\` (\`${repo.commits.widen.slice(0, 12)}\`)`),
+      result.summary,
+    );
+    assert.match(
+      result.summary,
+      /### ⚠️ Widened \(1\)\n\n- \*\*`webapp\/deploy`\*\* `policies\/webapp\/deploy\.yaml`\n {2}- ⚠️ \*\*wider\*\* `subject\.ref`: `refs\/heads\/main` → `refs\/heads\/\*`/,
+    );
     assert.match(result.summary, /### ➕ Added \(1\)\n\n- \*\*`webapp\/publish`\*\*/);
     assert.match(result.summary, /\n✅ \*\*latchkey policy check:\*\* 3 policies, no errors, 1 warning\n+$/);
     assert.deepEqual(result.outputs, { errors: '0', warnings: '1', widened: '1', summary: WIDEN_SUMMARY });
     assert.deepEqual(api.requests, [], 'comment: false asks nothing of GitHub');
   });
 
-  it('takes the base input over the event\'s base', async () => {
+  it("takes the base input over the event's base", async () => {
     await repo.checkOut('more');
     const result = await runner.run(step({ with: { comment: 'false', base: 'widen' } }));
     assert.equal(result.exitCode, 0, result.stdout + result.stderr);
     assert.equal(result.outputs.summary, '1 widened, 0 added, 0 narrowed, 0 removed, 2 unchanged');
-    assert.match(result.summary, /- \*\*`webapp\/read`\*\* `policies\/webapp\/read\.yaml`\n {2}- ⚠️ \*\*wider\*\* `grant\.token\.scope`: `artifacts:write` \(added\)/);
+    assert.match(
+      result.summary,
+      /- \*\*`webapp\/read`\*\* `policies\/webapp\/read\.yaml`\n {2}- ⚠️ \*\*wider\*\* `grant\.token\.scope`: `artifacts:write` \(added\)/,
+    );
     assert.ok(result.summary.includes(`from \`widen\` (\`${repo.commits.widen.slice(0, 12)}\`)`));
   });
 
@@ -109,7 +119,10 @@ describe('policy review action: check and diff', () => {
     await writeFile(config, 'issuers:\n  gitlab: { url: "https://gitlab.example.com", kind: gitlab }\n');
     const result = await runner.run(step({ with: { comment: 'false', config } }));
     assert.equal(result.exitCode, 1);
-    assert.match(result.stdout, /^::error file=policies\/webapp\/read\.yaml,line=3,col=9,title=latchkey invalid-policy::issuer "github" is not configured on this service/m);
+    assert.match(
+      result.stdout,
+      /^::error file=policies\/webapp\/read\.yaml,line=3,col=9,title=latchkey invalid-policy::issuer "github" is not configured on this service/m,
+    );
     assert.equal(result.outputs.errors, '3');
   });
 
@@ -117,7 +130,10 @@ describe('policy review action: check and diff', () => {
     const shallow = await repo.shallowClone('widen');
     const result = await runner.run(step({ workspace: shallow }));
     assert.equal(result.exitCode, 1);
-    assert.match(failure(result), new RegExp(`^latchkey policy review: the base revision "${repo.commits.base}" is not in this clone: check out with actions/checkout and fetch-depth: 0`));
+    assert.match(
+      failure(result),
+      new RegExp(`^latchkey policy review: the base revision "${repo.commits.base}" is not in this clone: check out with actions/checkout and fetch-depth: 0`),
+    );
     assert.match(result.stdout, PUBLISH_WARNING, 'the check ran before the diff');
     assert.equal(result.summary, '');
   });

@@ -43,7 +43,11 @@ describe('policy review run()', () => {
   let scratch: string;
   let prEvent: string;
   before(async () => {
-    [repo, api, scratch] = await Promise.all([createFixtureRepo(), startFakeGitHub({ owner: 'acme', repo: 'policies' }), mkdtemp(join(tmpdir(), 'latchkey-review-run-'))]);
+    [repo, api, scratch] = await Promise.all([
+      createFixtureRepo(),
+      startFakeGitHub({ owner: 'acme', repo: 'policies' }),
+      mkdtemp(join(tmpdir(), 'latchkey-review-run-')),
+    ]);
     await repo.checkOut('widen');
     prEvent = join(scratch, 'pr.json');
     await writeFile(prEvent, JSON.stringify({ pull_request: { number: 7, base: { sha: repo.commits.base } } }));
@@ -55,7 +59,14 @@ describe('policy review run()', () => {
     const { runtime, recorded } = recordingRuntime();
     await run({
       runtime,
-      env: { GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: prEvent, GITHUB_REPOSITORY: 'acme/policies', GITHUB_API_URL: api.url, 'INPUT_GITHUB-TOKEN': 'ghs_review', ...env },
+      env: {
+        GITHUB_EVENT_NAME: 'pull_request',
+        GITHUB_EVENT_PATH: prEvent,
+        GITHUB_REPOSITORY: 'acme/policies',
+        GITHUB_API_URL: api.url,
+        'INPUT_GITHUB-TOKEN': 'ghs_review',
+        ...env,
+      },
       cwd,
       readTextFile: (path) => readFile(path, 'utf8'),
       createCommentApi: createOctokitCommentApi,
@@ -87,10 +98,23 @@ describe('policy review run()', () => {
   });
 
   const FAILURES: Array<{ name: string; env: Record<string, string>; cwd?: () => string; says: RegExp }> = [
-    { name: 'a workspace that is no git checkout', env: { INPUT_POLICIES: '.' }, cwd: () => scratch, says: /^latchkey policy review: the workspace .* is not a git checkout: check the repository out first/ },
-    { name: 'a policies folder outside the workspace', env: { INPUT_POLICIES: '..' }, says: /^invalid inputs:\n {2}policies: \.\. is not inside the workspace / },
+    {
+      name: 'a workspace that is no git checkout',
+      env: { INPUT_POLICIES: '.' },
+      cwd: () => scratch,
+      says: /^latchkey policy review: the workspace .* is not a git checkout: check the repository out first/,
+    },
+    {
+      name: 'a policies folder outside the workspace',
+      env: { INPUT_POLICIES: '..' },
+      says: /^invalid inputs:\n {2}policies: \.\. is not inside the workspace /,
+    },
     { name: 'a service config that does not exist', env: { INPUT_CONFIG: 'missing.yaml' }, says: /^config .*missing\.yaml: ENOENT/ },
-    { name: 'a base revision that does not exist', env: { INPUT_BASE: 'no-such-branch' }, says: /^latchkey policy review: the base revision "no-such-branch" is not in this clone/ },
+    {
+      name: 'a base revision that does not exist',
+      env: { INPUT_BASE: 'no-such-branch' },
+      says: /^latchkey policy review: the base revision "no-such-branch" is not in this clone/,
+    },
   ];
   for (const c of FAILURES) {
     it(`fails on ${c.name}`, async () => {

@@ -32,10 +32,18 @@ const hostileText = fc.oneof(
   fc.constantFrom('\n', '"', '\\', '\u0000', '\u001b[2J', '\u2028', '\u202e', '\u{1F680}', 'refs/heads/main'),
 );
 const bodies = fc
-  .array(fc.record({ actor: hostileText, ref: hostileText, justification: fc.option(hostileText, { nil: null }), granted: fc.boolean() }), { minLength: 2, maxLength: 10 })
+  .array(fc.record({ actor: hostileText, ref: hostileText, justification: fc.option(hostileText, { nil: null }), granted: fc.boolean() }), {
+    minLength: 2,
+    maxLength: 10,
+  })
   .map((items) =>
-    items.map((item, i): AuditRecordBody =>
-      makeBody(i + 1, { justification: item.justification, ...(item.granted ? { outcome: 'granted', reason: null } : {}) }, { actor: item.actor, ref: item.ref }),
+    items.map(
+      (item, i): AuditRecordBody =>
+        makeBody(
+          i + 1,
+          { justification: item.justification, ...(item.granted ? { outcome: 'granted', reason: null } : {}) },
+          { actor: item.actor, ref: item.ref },
+        ),
     ),
   );
 

@@ -98,7 +98,7 @@ describe('glob matcher properties', () => {
     );
   });
 
-  it('is anchored: a match starts with the pattern\'s literal prefix and ends with its literal suffix', () => {
+  it("is anchored: a match starts with the pattern's literal prefix and ends with its literal suffix", () => {
     fc.assert(
       fc.property(cases, ({ pattern, claim, caseInsensitive }) => {
         fc.pre(compileGlob(pattern, { caseInsensitive })(claim));
@@ -113,7 +113,7 @@ describe('glob matcher properties', () => {
     );
   });
 
-  it('a single * never crosses /: without **, a match has exactly the pattern\'s / count', () => {
+  it("a single * never crosses /: without **, a match has exactly the pattern's / count", () => {
     fc.assert(
       fc.property(cases, ({ pattern, claim, caseInsensitive }) => {
         fc.pre(!pattern.includes('**') && compileGlob(pattern, { caseInsensitive })(claim));

@@ -26,8 +26,14 @@ type ClaimName = (typeof CLAIM_NAMES)[number];
 
 /** The claims of a job that many generated policies grant. */
 const BASE: Readonly<Record<ClaimName, string>> = {
-  repository: 'acme/webapp', repository_owner: 'acme', ref: 'refs/heads/main', environment: 'production', event_name: 'push',
-  workflow_ref: 'acme/webapp/.github/workflows/deploy.yml@refs/heads/main', runner_environment: 'github-hosted', team: 'web',
+  repository: 'acme/webapp',
+  repository_owner: 'acme',
+  ref: 'refs/heads/main',
+  environment: 'production',
+  event_name: 'push',
+  workflow_ref: 'acme/webapp/.github/workflows/deploy.yml@refs/heads/main',
+  runner_environment: 'github-hosted',
+  team: 'web',
 };
 
 /** Per claim: patterns that match the base value (some only case-insensitively) and patterns that do not. */
@@ -37,7 +43,13 @@ const PATTERNS: Readonly<Record<ClaimName, readonly string[]>> = {
   ref: ['refs/heads/main', 'refs/heads/*', 'refs/**', 'refs/heads/Main', 'refs/tags/*', '*'],
   environment: ['production', 'Production', 'prod*', 'staging'],
   event_name: ['push', 'pull_request', 'pull_request_target', 'pull_request*', 'workflow_dispatch', '*'],
-  workflow_ref: ['acme/webapp/.github/workflows/*.yml@refs/heads/main', 'Acme/WebApp/.github/workflows/deploy.yml@refs/heads/main', 'acme/webapp/**', '**@refs/heads/main', 'acme/webapp/*@refs/heads/main'],
+  workflow_ref: [
+    'acme/webapp/.github/workflows/*.yml@refs/heads/main',
+    'Acme/WebApp/.github/workflows/deploy.yml@refs/heads/main',
+    'acme/webapp/**',
+    '**@refs/heads/main',
+    'acme/webapp/*@refs/heads/main',
+  ],
   runner_environment: ['github-hosted', 'self-hosted', '*'],
   team: ['web', 'w*', 'ops', '**'],
 };
@@ -49,7 +61,11 @@ const VARIANTS: Readonly<Record<ClaimName, readonly string[]>> = {
   ref: ['refs/heads/Main', 'refs/heads/feature/x', 'refs/tags/main', 'xrefs/heads/main'],
   environment: ['PRODUCTION', 'staging', 'production-2'],
   event_name: ['pull_request', 'pull_request_target', 'workflow_dispatch', 'Push'],
-  workflow_ref: ['Acme/Webapp/.github/workflows/deploy.yml@refs/heads/main', 'acme/webapp/.github/workflows/Deploy.yml@refs/heads/main', 'acme/webapp/.github/workflows/deploy.yml@refs/heads/dev'],
+  workflow_ref: [
+    'Acme/Webapp/.github/workflows/deploy.yml@refs/heads/main',
+    'acme/webapp/.github/workflows/Deploy.yml@refs/heads/main',
+    'acme/webapp/.github/workflows/deploy.yml@refs/heads/dev',
+  ],
   runner_environment: ['self-hosted', 'GitHub-Hosted'],
   team: ['ops', 'webb', ''],
 };
@@ -91,8 +107,12 @@ function outcomes() {
 /** Evaluates `subject` (through the real schema and compiler) against `claims`. */
 function grants(subject: Subject, claims: Claims, kind: IssuerKind): boolean {
   const file = PolicyFile.parse({
-    version: 1, description: 'property test', issuer: 'github', subject,
-    ttl: { default: '10m', max: '30m' }, grant: { token: { audience: 'https://internal.example' } },
+    version: 1,
+    description: 'property test',
+    issuer: 'github',
+    subject,
+    ttl: { default: '10m', max: '30m' },
+    grant: { token: { audience: 'https://internal.example' } },
   });
   const policy = buildPolicy(file, { name: 'prop/policy', file: 'prop/policy.yaml', digest: '0'.repeat(64) }, kind);
   return evaluatePolicy(policy, claims).granted;
@@ -103,9 +123,9 @@ const namesPullRequestTarget = (value: string | string[]): boolean => (Array.isA
 describe('policy evaluation properties', () => {
   it('adding a condition never widens (except naming pull_request_target, the documented opt-in)', () => {
     const seen = outcomes();
-    const cases = fc.record({ subject: subjects, extra: claimName, claims: claimSets, kind: kinds }).chain((c) =>
-      patternsFor(c.extra).map((value) => ({ ...c, value })),
-    );
+    const cases = fc
+      .record({ subject: subjects, extra: claimName, claims: claimSets, kind: kinds })
+      .chain((c) => patternsFor(c.extra).map((value) => ({ ...c, value })));
     fc.assert(
       fc.property(cases, ({ subject, extra, value, claims, kind }) => {
         fc.pre(!Object.hasOwn(subject, extra));
@@ -125,9 +145,9 @@ describe('policy evaluation properties', () => {
 
   it('a list of patterns holds exactly when one of its items would', () => {
     const seen = outcomes();
-    const cases = fc.record({ subject: subjects, name: claimName, claims: claimSets, kind: kinds }).chain((c) =>
-      fc.array(patternFor(c.name), { minLength: 1, maxLength: 5 }).map((items) => ({ ...c, items })),
-    );
+    const cases = fc
+      .record({ subject: subjects, name: claimName, claims: claimSets, kind: kinds })
+      .chain((c) => fc.array(patternFor(c.name), { minLength: 1, maxLength: 5 }).map((items) => ({ ...c, items })));
     fc.assert(
       fc.property(cases, ({ subject, name, items, claims, kind }) => {
         const withList = grants({ ...subject, [name]: items }, claims, kind);
@@ -155,9 +175,9 @@ describe('policy evaluation properties', () => {
 
   it('claims the policy does not name do not change the outcome (other than event_name pull_request_target)', () => {
     const seen = outcomes();
-    const cases = fc.record({ subject: subjects, claims: claimSets, name: claimName, kind: kinds }).chain((c) =>
-      claimValueFor(c.name).map((value) => ({ ...c, value })),
-    );
+    const cases = fc
+      .record({ subject: subjects, claims: claimSets, name: claimName, kind: kinds })
+      .chain((c) => claimValueFor(c.name).map((value) => ({ ...c, value })));
     fc.assert(
       fc.property(cases, ({ subject, claims, name, value, kind }) => {
         fc.pre(!Object.hasOwn(subject, name));

@@ -68,10 +68,18 @@ const claimOverrides = (issuerUrl: string) =>
     { requiredKeys: [] },
   );
 
-type Mutation = { op: 'replace' | 'insert'; at: number; char: string } | { op: 'delete'; at: number } | { op: 'segments'; order: number[] } | { op: 'truncate'; at: number };
+type Mutation =
+  | { op: 'replace' | 'insert'; at: number; char: string }
+  | { op: 'delete'; at: number }
+  | { op: 'segments'; order: number[] }
+  | { op: 'truncate'; at: number };
 
 const mutations: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ op: fc.constantFrom('replace' as const, 'insert' as const), at: fc.nat(), char: fc.constantFrom(...BASE64URL, '.', '=', '+', '/', '%', ' ', '\u00e9', '\u{1F680}') }),
+  fc.record({
+    op: fc.constantFrom('replace' as const, 'insert' as const),
+    at: fc.nat(),
+    char: fc.constantFrom(...BASE64URL, '.', '=', '+', '/', '%', ' ', '\u00e9', '\u{1F680}'),
+  }),
   fc.record({ op: fc.constant('delete' as const), at: fc.nat() }),
   fc.record({ op: fc.constant('segments' as const), order: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 1, maxLength: 5 }) }),
   fc.record({ op: fc.constant('truncate' as const), at: fc.nat() }),
@@ -126,14 +134,20 @@ describe('token verification properties', () => {
   });
 
   it('ATTACKS 4: random text and bytes never verify and never throw anything but a LatchkeyError with a SPEC reason', async () => {
-    await fc.assert(fc.asyncProperty(randomTokens, (token) => assertRefused(verifier, token)), { numRuns: 400 });
+    await fc.assert(
+      fc.asyncProperty(randomTokens, (token) => assertRefused(verifier, token)),
+      { numRuns: 400 },
+    );
   });
 
   it('ATTACKS 1: random headers and claims with a signature that is not ours never verify', async () => {
     const tokens = fc
       .tuple(headers(issuer.kid), claimOverrides(issuer.url), fc.uint8Array({ minLength: 0, maxLength: 300 }))
       .map(([header, overrides, signature]) => `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(issuer.claims(overrides)))}.${b64url(signature)}`);
-    await fc.assert(fc.asyncProperty(tokens, (token) => assertRefused(verifier, token)), { numRuns: 300 });
+    await fc.assert(
+      fc.asyncProperty(tokens, (token) => assertRefused(verifier, token)),
+      { numRuns: 300 },
+    );
   });
 
   it('ATTACKS 4: any mutation of a valid token never verifies', async () => {
@@ -173,7 +187,14 @@ describe('POST /token with random bodies', () => {
   });
   after(() => svc.close());
 
-  const contentTypes = fc.constantFrom('application/x-www-form-urlencoded', 'application/json', 'application/json; charset=utf-8', 'text/plain', 'multipart/form-data; boundary=x', '');
+  const contentTypes = fc.constantFrom(
+    'application/x-www-form-urlencoded',
+    'application/json',
+    'application/json; charset=utf-8',
+    'text/plain',
+    'multipart/form-data; boundary=x',
+    '',
+  );
   const paramValues = (mutated: fc.Arbitrary<string>) =>
     fc.record(
       {
@@ -210,7 +231,10 @@ describe('POST /token with random bodies', () => {
         const reason = body.reason as Reason;
         assert.notEqual(reason, 'internal', `500 for ${JSON.stringify(text.slice(0, 200))}`);
         assert.equal(body.error, REASON_ANSWERS[reason].error);
-        assert.ok(response.status === REASON_ANSWERS[reason].status || (reason === 'malformed' && response.status === 413), `status ${response.status} for ${reason}`);
+        assert.ok(
+          response.status === REASON_ANSWERS[reason].status || (reason === 'malformed' && response.status === 413),
+          `status ${response.status} for ${reason}`,
+        );
         assert.equal(typeof body.error_description, 'string');
         assert.equal(typeof body.request_id, 'string');
         assert.equal(response.headers.get('cache-control'), 'no-store');

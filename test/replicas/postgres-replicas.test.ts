@@ -103,7 +103,10 @@ async function startReplicaPair(settings: Record<string, unknown>): Promise<Repl
   await loadSigningKeys(join(dir, 'keys'));
   const replicas = await Promise.all([startReplica(join(dir, 'latchkey.json.yaml'), dir), startReplica(join(dir, 'latchkey.json.yaml'), dir)]);
   return {
-    db, issuer, dir, replicas,
+    db,
+    issuer,
+    dir,
+    replicas,
     async close() {
       await Promise.all(replicas.map(stopReplica));
       await issuer.close();
@@ -173,7 +176,10 @@ describeWithPostgres('replicas on one PostgreSQL database', {}, () => {
       if (i % 5 === 0) requests.push(post(replica.url, '/token', exchangeParams(token, 'webapp/unknown'))); // denials
     });
     const answers = await Promise.all(requests);
-    assert.ok(answers.every((answer) => [200, 400].includes(answer.status)), JSON.stringify(answers.filter((x) => ![200, 400].includes(x.status))));
+    assert.ok(
+      answers.every((answer) => [200, 400].includes(answer.status)),
+      JSON.stringify(answers.filter((x) => ![200, 400].includes(x.status))),
+    );
     assert.equal(answers.filter((answer) => answer.status === 200).length, 40, 'each token granted once');
     const [{ count }] = (await db.sql`SELECT count(*)::int AS count FROM latchkey_audit`) as unknown as [{ count: number }];
     const verified = await run(process.execPath, [BIN, 'audit', 'verify', '--store', db.url], { cwd: dir, env: childEnv() });

@@ -52,11 +52,15 @@ describeWithPostgres('PostgreSQL store', { concurrency: 1 }, () => {
       const { url, schema } = await freshUrl();
       await Promise.all([open(url), open(url), open(url), open(url)]);
       const rows = await db.sql`SELECT version FROM ${table(schema, 'latchkey_schema_migrations')}`;
-      assert.deepEqual(rows.map((row) => row.version), [1, 2]);
+      assert.deepEqual(
+        rows.map((row) => row.version),
+        [1, 2],
+      );
       const tables = await db.sql`SELECT table_name FROM information_schema.tables WHERE table_schema = ${schema} ORDER BY table_name`;
-      assert.deepEqual(tables.map((row) => row.table_name), [
-        'latchkey_audit', 'latchkey_audit_head', 'latchkey_grants', 'latchkey_jti', 'latchkey_rate_counters', 'latchkey_schema_migrations',
-      ]);
+      assert.deepEqual(
+        tables.map((row) => row.table_name),
+        ['latchkey_audit', 'latchkey_audit_head', 'latchkey_grants', 'latchkey_jti', 'latchkey_rate_counters', 'latchkey_schema_migrations'],
+      );
     });
 
     test('migrateStore reports from → to, and nothing to do the second time', async () => {
@@ -108,7 +112,7 @@ describeWithPostgres('PostgreSQL store', { concurrency: 1 }, () => {
       GRANT USAGE ON SCHEMA ${schema} TO ${role};
       GRANT SELECT ON latchkey_schema_migrations, latchkey_audit TO ${role};`;
 
-    test('the service runs with the deploy guide\'s grants (no UPDATE or DELETE on the audit table); an auditor role can verify', async () => {
+    test("the service runs with the deploy guide's grants (no UPDATE or DELETE on the audit table); an auditor role can verify", async () => {
       const { url, schema } = await freshUrl();
       assert.deepEqual(await migrateStore(url), { from: 0, to: SCHEMA_VERSION });
       const suffix = schema.replace(/\W/g, '');
@@ -145,7 +149,10 @@ describeWithPostgres('PostgreSQL store', { concurrency: 1 }, () => {
         assert.equal(verifyChain(await readAll(verifier)).count, 2);
         await verifier.close();
       } finally {
-        await owner.unsafe(`DROP OWNED BY ${app}, ${auditor}; DROP ROLE IF EXISTS ${app}; DROP ROLE IF EXISTS ${auditor};`).simple().catch(() => {});
+        await owner
+          .unsafe(`DROP OWNED BY ${app}, ${auditor}; DROP ROLE IF EXISTS ${app}; DROP ROLE IF EXISTS ${auditor};`)
+          .simple()
+          .catch(() => {});
         await owner.end({ timeout: 1 });
       }
     });
@@ -245,14 +252,26 @@ describeWithPostgres('PostgreSQL store', { concurrency: 1 }, () => {
       const timed = adminClient(db.url);
       try {
         const cases: Array<[string, unknown, boolean]> = [
-          ['statement timeout (57014)', await caught(() => timed.begin(async (tx) => {
-            await tx`SET LOCAL statement_timeout = 10`;
-            await tx`SELECT pg_sleep(1)`;
-          })), true],
-          ['unique violation (23505)', await caught(() => db.sql.begin(async (tx) => {
-            await tx`CREATE TEMP TABLE u (x int PRIMARY KEY) ON COMMIT DROP`;
-            await tx`INSERT INTO u VALUES (1), (1)`;
-          })), false],
+          [
+            'statement timeout (57014)',
+            await caught(() =>
+              timed.begin(async (tx) => {
+                await tx`SET LOCAL statement_timeout = 10`;
+                await tx`SELECT pg_sleep(1)`;
+              }),
+            ),
+            true,
+          ],
+          [
+            'unique violation (23505)',
+            await caught(() =>
+              db.sql.begin(async (tx) => {
+                await tx`CREATE TEMP TABLE u (x int PRIMARY KEY) ON COMMIT DROP`;
+                await tx`INSERT INTO u VALUES (1), (1)`;
+              }),
+            ),
+            false,
+          ],
           ['NUL in text (22021)', await caught(() => db.sql`SELECT ${'a\u0000b'}::text`), false],
           ['connection refused', await caught(() => openStore('postgres://127.0.0.1:1/x').then((s) => s.close())), true],
           ['a replay', new ReplayError('replayed'), false],
@@ -271,11 +290,14 @@ describeWithPostgres('PostgreSQL store', { concurrency: 1 }, () => {
   // Without the cluster's CA, one skipped test stands in for the suite (counted in the runner's "skipped" line).
   const tlsSuite = process.env.LATCHKEY_TEST_POSTGRES_CA
     ? (name: string, suite: () => void) => describe(name, suite)
-    : (name: string, _suite: () => void) => test(name, { skip: 'LATCHKEY_TEST_POSTGRES_CA is not set (scripts/ci-postgres.sh sets it when openssl is available)' }, () => {});
+    : (name: string, _suite: () => void) =>
+        test(name, { skip: 'LATCHKEY_TEST_POSTGRES_CA is not set (scripts/ci-postgres.sh sets it when openssl is available)' }, () => {});
   tlsSuite('TLS', () => {
     const ca = process.env.LATCHKEY_TEST_POSTGRES_CA ?? '';
     const sslOf = async (application: string): Promise<boolean[]> =>
-      (await db.sql`SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = ${application}`).map((row) => row.ssl as boolean);
+      (await db.sql`SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = ${application}`).map(
+        (row) => row.ssl as boolean,
+      );
 
     test('store.tls with the cluster CA (config → options): the connection is TLS and verified', async () => {
       const { url } = await freshUrl({ application_name: 'latchkey_tls_verified' });

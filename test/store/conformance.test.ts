@@ -15,10 +15,27 @@ import { CanonicalizationError } from '../../exchange-service/src/audit/jcs.ts';
 import { openStore } from '../../exchange-service/src/store/open.ts';
 import { SCHEMA_VERSION as SQLITE_SCHEMA_VERSION } from '../../exchange-service/src/store/sqlite/schema.ts';
 import {
-  CorruptRecordError, ReplayError, StoreSchemaError, StoreUnavailableError, type JtiClaim, type OpenedStore,
+  CorruptRecordError,
+  ReplayError,
+  StoreSchemaError,
+  StoreUnavailableError,
+  type JtiClaim,
+  type OpenedStore,
 } from '../../exchange-service/src/store/store.ts';
 import { createTestDatabase, postgresSkipReason, type TestDatabase } from '../support/postgres.ts';
-import { NOW_MS, NOW_S, TEST_KEY, claimOf, makeBody, makeGrantInput, makeTempDir, readAll, rejectionOf, unsignedGrantInput, unsignedJwsFor } from './fixtures.ts';
+import {
+  NOW_MS,
+  NOW_S,
+  TEST_KEY,
+  claimOf,
+  makeBody,
+  makeGrantInput,
+  makeTempDir,
+  readAll,
+  rejectionOf,
+  unsignedGrantInput,
+  unsignedJwsFor,
+} from './fixtures.ts';
 
 /** One empty store location; each open() is another Store instance on it (another process, as far as the store can tell). */
 interface Location {
@@ -84,7 +101,13 @@ function sqliteEngine(): Engine {
         open: (options = {}) => track(openStore(`sqlite:${path}`, { now: () => NOW_MS, ...options })),
         tamper: async (seq, text) => withDb(path, (db) => void db.prepare('UPDATE audit SET record = ? WHERE seq = ?').run(text, seq)),
         bumpSchema: async () => withDb(path, (db) => db.exec(`PRAGMA user_version = ${SQLITE_SCHEMA_VERSION + 98}`)),
-        jtis: async () => withDb(path, (db) => db.prepare('SELECT jti FROM jti ORDER BY jti').all().map((row) => String(row.jti))),
+        jtis: async () =>
+          withDb(path, (db) =>
+            db
+              .prepare('SELECT jti FROM jti ORDER BY jti')
+              .all()
+              .map((row) => String(row.jti)),
+          ),
       };
     },
   };
@@ -157,15 +180,21 @@ describe('Store conformance', { concurrency: 2 }, () => {
         test('readAudit pages and resumes after a seq', async () => {
           const store = await (await engine.fresh()).open();
           await Promise.all(Array.from({ length: 25 }, (_, i) => store.appendAudit(makeBody(i))));
-          assert.deepEqual((await readAll(store, { pageSize: 10 })).map((r) => r.seq), Array.from({ length: 25 }, (_, i) => i + 1));
-          assert.deepEqual((await readAll(store, { afterSeq: 20, pageSize: 2 })).map((r) => r.seq), [21, 22, 23, 24, 25]);
+          assert.deepEqual(
+            (await readAll(store, { pageSize: 10 })).map((r) => r.seq),
+            Array.from({ length: 25 }, (_, i) => i + 1),
+          );
+          assert.deepEqual(
+            (await readAll(store, { afterSeq: 20, pageSize: 2 })).map((r) => r.seq),
+            [21, 22, 23, 24, 25],
+          );
           assert.deepEqual(await readAll(store, { afterSeq: 25 }), []);
         });
 
         const damaged: Array<{ name: string; text: string }> = [
           { name: 'not JSON', text: '{"id": "record-2", truncated' },
           { name: 'JSON but not an object', text: '[1, 2, 3]' },
-          { name: 'an object without the record\'s members', text: '{"id": "record-2", "outcome": "granted"}' },
+          { name: "an object without the record's members", text: '{"id": "record-2", "outcome": "granted"}' },
           { name: 'a record whose outcome is not one of the outcomes', text: '{"id": "record-2", "outcome": 7}' },
         ];
         for (const { name, text } of damaged) {
@@ -224,7 +253,14 @@ describe('Store conformance', { concurrency: 2 }, () => {
           const input = unsignedGrantInput(2);
           const signed = await store.commitSignedGrant(input, unsignedJwsFor({ jti: 'grant-2' }));
           const [header, payload, signature] = signed.credential.split('.');
-          assert.ok(verify('sha256', Buffer.from(`${header}.${payload}`), { key: TEST_KEY.publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(signature ?? '', 'base64url')));
+          assert.ok(
+            verify(
+              'sha256',
+              Buffer.from(`${header}.${payload}`),
+              { key: TEST_KEY.publicKey, dsaEncoding: 'ieee-p1363' },
+              Buffer.from(signature ?? '', 'base64url'),
+            ),
+          );
           const digest = createHash('sha256').update(signed.credential).digest('hex');
           assert.equal((await store.getGrant('grant-2'))?.credential_sha256, digest);
           const records = await readAll(store);
@@ -318,7 +354,10 @@ describe('Store conformance', { concurrency: 2 }, () => {
           assert.ok(badRecord.status === 'rejected' && badRecord.reason instanceof CanonicalizationError);
           assert.equal(await store.isReplayed(claimOf('jti-2'), NOW_S), false, 'the failed write left no claim');
           const records = await readAll(store);
-          assert.deepEqual(records.map((r) => r.id), ['record-1', 'record-4']);
+          assert.deepEqual(
+            records.map((r) => r.id),
+            ['record-1', 'record-4'],
+          );
           assert.equal(verifyChain(records).ok, true);
         });
       });
@@ -348,12 +387,16 @@ describe('Store conformance', { concurrency: 2 }, () => {
           const calls: Promise<unknown>[] = [];
           for (let i = 0; i < 200; i += 1) {
             if (i % 4 === 0) calls.push(store.appendAudit(makeBody(i)));
-            else if (i % 4 === 1) calls.push(store.commitGrant(makeGrantInput(i, { jti: `jti-${i % 20}` }))); // some replays
+            else if (i % 4 === 1)
+              calls.push(store.commitGrant(makeGrantInput(i, { jti: `jti-${i % 20}` }))); // some replays
             else if (i % 4 === 2) calls.push(store.commitGrant(makeGrantInput(i)));
             else calls.push(store.markUsed(`grant-${i - 1}`, NOW_S + i));
           }
           const results = await Promise.allSettled(calls);
-          assert.ok(results.every((r) => r.status === 'fulfilled' || r.reason instanceof ReplayError), 'only replays fail');
+          assert.ok(
+            results.every((r) => r.status === 'fulfilled' || r.reason instanceof ReplayError),
+            'only replays fail',
+          );
           const appended = results.filter((r) => r.status === 'fulfilled' && typeof r.value === 'object' && r.value !== null);
           const records = await readAll(store);
           assert.equal(records.length, appended.length);
@@ -371,7 +414,10 @@ describe('Store conformance', { concurrency: 2 }, () => {
           const written = await Promise.all(calls);
           const records = await readAll(a);
           assert.equal(records.length, 300);
-          assert.deepEqual(records.map((r) => r.seq), Array.from({ length: 300 }, (_, i) => i + 1));
+          assert.deepEqual(
+            records.map((r) => r.seq),
+            Array.from({ length: 300 }, (_, i) => i + 1),
+          );
           assert.deepEqual(verifyChain(records), { ok: true, count: 300, head: records.at(-1)?.hash });
           const bySeq = new Map(records.map((r) => [r.seq, r]));
           for (const record of written as Array<{ seq: number }>) assert.deepEqual(bySeq.get(record.seq), record, 'each caller got the record as stored');
@@ -388,7 +434,7 @@ describe('Store conformance', { concurrency: 2 }, () => {
           assert.equal(await store.findGrantByCredential('0'.repeat(64)), undefined);
           const token = makeGrantInput(8);
           await store.commitGrant(token);
-          assert.equal(await store.findGrantByCredential(token.grant.credential_sha256 as string), undefined, 'token grants are found by id, their JWT\'s jti');
+          assert.equal(await store.findGrantByCredential(token.grant.credential_sha256 as string), undefined, "token grants are found by id, their JWT's jti");
           assert.equal(await store.getGrant('nope'), undefined);
           assert.equal(await store.markRevoked('grant-7', NOW_S + 5), true);
           assert.equal(await store.markRevoked('grant-7', NOW_S + 9), false, 'already revoked');
@@ -442,7 +488,10 @@ describe('Store conformance', { concurrency: 2 }, () => {
           ];
           for (const [name, step, expected] of steps) assert.equal(await step(), expected, name);
           const concurrent = await Promise.all(Array.from({ length: 20 }, () => store.countRequests('burst', window, 60)));
-          assert.deepEqual([...concurrent].sort((x, y) => x - y), Array.from({ length: 20 }, (_, i) => i + 1));
+          assert.deepEqual(
+            [...concurrent].sort((x, y) => x - y),
+            Array.from({ length: 20 }, (_, i) => i + 1),
+          );
         });
 
         test('purgeExpired forgets counters of ended windows', async () => {

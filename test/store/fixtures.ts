@@ -45,25 +45,49 @@ export function claimOf(jti: string, overrides: Partial<Pick<CommitGrantInput, '
 
 /** A commitGrant input for grant `n` (jti `jti-n` unless overridden). */
 export function makeGrantInput(
-  n: number, overrides: Partial<Pick<CommitGrantInput, 'issuer' | 'jti' | 'jtiExpiresAt'>> & { grantId?: string; kind?: GrantRow['kind'] } = {},
+  n: number,
+  overrides: Partial<Pick<CommitGrantInput, 'issuer' | 'jti' | 'jtiExpiresAt'>> & { grantId?: string; kind?: GrantRow['kind'] } = {},
 ): CommitGrantInput {
   const grantId = overrides.grantId ?? `grant-${n}`;
   const jti = overrides.jti ?? `jti-${n}`;
   const issuer = overrides.issuer ?? 'github';
   const kind = overrides.kind ?? 'token';
   const record = makeBody(n, {
-    outcome: 'granted', reason: null, jti, issuer,
+    outcome: 'granted',
+    reason: null,
+    jti,
+    issuer,
     grant: {
-      id: grantId, kind, target: 'https://artifacts.acme.internal', scope: ['artifacts:read'], ttl: 900,
-      expires_at: new Date(NOW_MS + 900_000).toISOString(), session_name: null, credential_sha256: `${n}`.padStart(64, 'd'), access_key_id: null,
+      id: grantId,
+      kind,
+      target: 'https://artifacts.acme.internal',
+      scope: ['artifacts:read'],
+      ttl: 900,
+      expires_at: new Date(NOW_MS + 900_000).toISOString(),
+      session_name: null,
+      credential_sha256: `${n}`.padStart(64, 'd'),
+      access_key_id: null,
     },
   });
   return {
-    issuer, jti, jtiExpiresAt: overrides.jtiExpiresAt ?? NOW_S + 600, record,
+    issuer,
+    jti,
+    jtiExpiresAt: overrides.jtiExpiresAt ?? NOW_S + 600,
+    record,
     grant: {
-      id: grantId, policy: 'webapp/deploy-prod', kind, issuer, subject: record.subject, repository_id: '892341',
-      run_id: String(n), run_attempt: '1', credential_sha256: `${n}`.padStart(64, 'd'), issued_at: NOW_S, expires_at: NOW_S + 900,
-      revoked_at: null, last_used_at: null,
+      id: grantId,
+      policy: 'webapp/deploy-prod',
+      kind,
+      issuer,
+      subject: record.subject,
+      repository_id: '892341',
+      run_id: String(n),
+      run_attempt: '1',
+      credential_sha256: `${n}`.padStart(64, 'd'),
+      issued_at: NOW_S,
+      expires_at: NOW_S + 900,
+      revoked_at: null,
+      last_used_at: null,
     },
   };
 }

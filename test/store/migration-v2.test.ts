@@ -46,8 +46,21 @@ async function checkMigrated(store: OpenedStore): Promise<void> {
   assert.equal(await store.isReplayed(claimOf('jti-live'), NOW_S), true);
 }
 
-const grantValues = (id: string, kind: string, sha: string): unknown[] =>
-  [id, 'webapp/deploy-prod', kind, 'github', 'repo:acme/webapp:ref:refs/heads/main', '892341', '7', '1', sha, NOW_S, NOW_S + 900, null, null];
+const grantValues = (id: string, kind: string, sha: string): unknown[] => [
+  id,
+  'webapp/deploy-prod',
+  kind,
+  'github',
+  'repo:acme/webapp:ref:refs/heads/main',
+  '892341',
+  '7',
+  '1',
+  sha,
+  NOW_S,
+  NOW_S + 900,
+  null,
+  null,
+];
 
 describe('schema 2 on a version-1 SQLite store', () => {
   const temp = makeTempDir();
@@ -88,7 +101,12 @@ describe('schema 2 on a version-1 SQLite store', () => {
     opened.push(await openStore(`sqlite:${path}`, { now: () => NOW_MS }));
     const db = new DatabaseSync(path, { readOnly: true });
     try {
-      const plan = (query: string): string => db.prepare(`EXPLAIN QUERY PLAN ${query}`).all().map((row) => String(row.detail)).join('; ');
+      const plan = (query: string): string =>
+        db
+          .prepare(`EXPLAIN QUERY PLAN ${query}`)
+          .all()
+          .map((row) => String(row.detail))
+          .join('; ');
       assert.equal(db.prepare('PRAGMA user_version').get()?.user_version, 2);
       // The statements the store runs, not copies of them.
       assert.match(plan(FIND_CLAIM_SQL), /USING PRIMARY KEY \(expires_at=\? AND issuer=\? AND jti=\?\)/);
@@ -96,7 +114,10 @@ describe('schema 2 on a version-1 SQLite store', () => {
       assert.doesNotThrow(() => db.prepare(CLAIM_SQL));
       assert.match(plan(GRANT_BY_CREDENTIAL_SQL), /USING INDEX grants_opaque_credential/);
       assert.match(plan(PURGE_CLAIMS_SQL), /USING PRIMARY KEY \(expires_at<\?\)/);
-      const indexes = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name").all().map((row) => row.name);
+      const indexes = db
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
+        .all()
+        .map((row) => row.name);
       assert.deepEqual(indexes, ['audit_time', 'grants_opaque_credential']);
     } finally {
       db.close();
@@ -138,8 +159,12 @@ describeWithPostgres('schema 2 on a version-1 PostgreSQL store', { concurrency: 
       await checkMigrated(store);
       const [privileges] = await database.sql`SELECT has_table_privilege(${role}, ${`${schema}.latchkey_jti`}, 'INSERT') AS insert`;
       assert.equal(privileges?.insert, true);
-      const indexes = await database.sql`SELECT indexname FROM pg_indexes WHERE schemaname = ${schema} AND tablename IN ('latchkey_jti', 'latchkey_grants') ORDER BY indexname`;
-      assert.deepEqual(indexes.map((row) => row.indexname), ['latchkey_grants_opaque_credential', 'latchkey_grants_pkey', 'latchkey_jti_pkey']);
+      const indexes =
+        await database.sql`SELECT indexname FROM pg_indexes WHERE schemaname = ${schema} AND tablename IN ('latchkey_jti', 'latchkey_grants') ORDER BY indexname`;
+      assert.deepEqual(
+        indexes.map((row) => row.indexname),
+        ['latchkey_grants_opaque_credential', 'latchkey_grants_pkey', 'latchkey_jti_pkey'],
+      );
     } finally {
       await database.sql.unsafe(`DROP OWNED BY ${role}; DROP ROLE ${role}`).simple();
     }

@@ -22,7 +22,10 @@ function withDb<T>(path: string, run: (db: DatabaseSync) => T): T {
 }
 
 const tables = (db: DatabaseSync): string[] =>
-  db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all().map((row) => String(row.name));
+  db
+    .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+    .all()
+    .map((row) => String(row.name));
 
 describe('schema migrations', () => {
   test('a new database is migrated to the current version once', async () => {
@@ -31,7 +34,13 @@ describe('schema migrations', () => {
     await (await openSqliteStore(path)).close(); // reopening runs nothing again
     withDb(path, (db) => {
       assert.equal(db.prepare('PRAGMA user_version').get()?.user_version, SCHEMA_VERSION);
-      assert.deepEqual(db.prepare('SELECT version FROM schema_migrations').all().map((row) => row.version), [1, 2]);
+      assert.deepEqual(
+        db
+          .prepare('SELECT version FROM schema_migrations')
+          .all()
+          .map((row) => row.version),
+        [1, 2],
+      );
       assert.deepEqual(tables(db), ['audit', 'grants', 'jti', 'schema_migrations']);
     });
   });

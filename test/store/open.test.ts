@@ -31,8 +31,16 @@ describe('openStore', () => {
 
   const refused: Array<{ name: string; url: string; message: RegExp }> = [
     // Port 1 on loopback refuses at once: the PostgreSQL store is tried, and fails closed (conformance.test.ts has the working cases).
-    { name: 'postgres:// with no server', url: 'postgres://latchkey:s3cret@127.0.0.1:1/latchkey', message: /the store postgres:\/\/latchkey:\*\*\*@127\.0\.0\.1:1\/latchkey cannot be opened/ },
-    { name: 'postgresql:// with no server', url: 'postgresql://latchkey:s3cret@127.0.0.1:1/latchkey?sslmode=disable', message: /cannot be opened: .*ECONNREFUSED/ },
+    {
+      name: 'postgres:// with no server',
+      url: 'postgres://latchkey:s3cret@127.0.0.1:1/latchkey',
+      message: /the store postgres:\/\/latchkey:\*\*\*@127\.0\.0\.1:1\/latchkey cannot be opened/,
+    },
+    {
+      name: 'postgresql:// with no server',
+      url: 'postgresql://latchkey:s3cret@127.0.0.1:1/latchkey?sslmode=disable',
+      message: /cannot be opened: .*ECONNREFUSED/,
+    },
     { name: 'another scheme', url: 'mysql://root:s3cret@db/latchkey', message: /unsupported store URL scheme "mysql:"/ },
     { name: 'no scheme', url: './data/latchkey.db', message: /no scheme/ },
     { name: 'sqlite: without a path', url: 'sqlite:', message: /names no file/ },

@@ -26,8 +26,20 @@ export interface FaultyStore {
 }
 
 const METHODS: readonly StoreMethod[] = [
-  'appendAudit', 'commitGrant', 'commitSignedGrant', 'isReplayed', 'getGrant', 'findGrantByCredential', 'markRevoked', 'markUsed', 'readAudit', 'purgeExpired', 'ping', 'close',
-  'countRequests', 'peekRequests',
+  'appendAudit',
+  'commitGrant',
+  'commitSignedGrant',
+  'isReplayed',
+  'getGrant',
+  'findGrantByCredential',
+  'markRevoked',
+  'markUsed',
+  'readAudit',
+  'purgeExpired',
+  'ping',
+  'close',
+  'countRequests',
+  'peekRequests',
 ];
 
 /** Creates a switchboard with no faults set. */
@@ -48,7 +60,10 @@ export function createFaultyStore(): FaultyStore {
           const fault = board.faults[method];
           if (fault === undefined) return (store[method] as (...a: unknown[]) => unknown).apply(store, args);
           board.refused[method] = (board.refused[method] ?? 0) + 1;
-          const error = fault === 'unavailable' ? new StoreUnavailableError(`${method}: disk I/O error (injected)`) : new TypeError(`${method}: something unexpected (injected)`);
+          const error =
+            fault === 'unavailable'
+              ? new StoreUnavailableError(`${method}: disk I/O error (injected)`)
+              : new TypeError(`${method}: something unexpected (injected)`);
           if (method === 'readAudit') throw error;
           return Promise.reject(error);
         };

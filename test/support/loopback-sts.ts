@@ -89,7 +89,8 @@ export interface LoopbackStsOptions {
 
 const NAME_PATTERN = /^[\w+=,.@-]{2,64}$/;
 const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
-const AUTHORIZATION = /^AWS4-HMAC-SHA256 Credential=([^/\s]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/;
+const AUTHORIZATION =
+  /^AWS4-HMAC-SHA256 Credential=([^/\s]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/;
 const ROLE_ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/(?:[^/]+\/)*([^/]+)$/;
 
 type LiveSts = { -readonly [K in keyof LoopbackSts]: LoopbackSts[K] } & { requests: RecordedStsRequest[]; issued: IssuedStsCredentials[] };
@@ -100,7 +101,10 @@ export async function startLoopbackSts(options: LoopbackStsOptions = {}): Promis
   const queue: StsScript[] = [];
   const held = new Set<NodeJS.Timeout>();
   const sts: LiveSts = {
-    url: '', requests: [], issued: [], delayMs: 0,
+    url: '',
+    requests: [],
+    issued: [],
+    delayMs: 0,
     failNext: (count, failure) => queue.push(...Array.from({ length: count }, () => ({ fail: failure }))),
     dropNext: (count) => queue.push(...Array.from({ length: count }, (): StsScript => ({ drop: true }))),
     script: (...steps) => queue.push(...steps),
@@ -167,7 +171,9 @@ function recordRequest(req: IncomingMessage, body: Buffer): RecordedStsRequest {
   for (let n = 1; params[`PolicyArns.member.${n}.arn`] !== undefined; n += 1) policyArns.push(params[`PolicyArns.member.${n}.arn`] ?? '');
   const duration = params.DurationSeconds;
   return {
-    params, tags, policyArns,
+    params,
+    tags,
+    policyArns,
     action: params.Action,
     roleArn: params.RoleArn,
     roleSessionName: params.RoleSessionName,
@@ -186,22 +192,33 @@ function parseAuthorization(header: string | undefined): SigV4Authorization | nu
 }
 
 /** Null when the request is signed for STS (and, with a known secret, signed correctly). */
-function checkAuthorization(req: IncomingMessage, body: Buffer, auth: SigV4Authorization | null, credentials: LoopbackStsOptions['credentials']): StsFailure | null {
+function checkAuthorization(
+  req: IncomingMessage,
+  body: Buffer,
+  auth: SigV4Authorization | null,
+  credentials: LoopbackStsOptions['credentials'],
+): StsFailure | null {
   if (auth === null) return { code: 'MissingAuthenticationToken', status: 403, message: 'Request is missing a SigV4 Authentication Token' };
   if (auth.service !== 'sts') return { code: 'SignatureDoesNotMatch', status: 403, message: `Credential should be scoped to correct service: 'sts'.` };
   if (!auth.signedHeaders.includes('host') || !auth.signedHeaders.includes('x-amz-date')) {
     return { code: 'SignatureDoesNotMatch', status: 403, message: 'host and x-amz-date must be signed' };
   }
   if (credentials === undefined) return null;
-  if (auth.accessKeyId !== credentials.accessKeyId) return { code: 'InvalidClientTokenId', status: 403, message: 'The security token included in the request is invalid.' };
+  if (auth.accessKeyId !== credentials.accessKeyId)
+    return { code: 'InvalidClientTokenId', status: 403, message: 'The security token included in the request is invalid.' };
   const expected = computeSignature(req, body, auth, credentials.secretAccessKey);
-  return expected === auth.signature ? null : { code: 'SignatureDoesNotMatch', status: 403, message: 'The request signature we calculated does not match the signature you provided.' };
+  return expected === auth.signature
+    ? null
+    : { code: 'SignatureDoesNotMatch', status: 403, message: 'The request signature we calculated does not match the signature you provided.' };
 }
 
 /** SigV4 as AWS specifies it: canonical request, string to sign, derived key. */
 function computeSignature(req: IncomingMessage, body: Buffer, auth: SigV4Authorization, secret: string): string {
   const url = new URL(req.url ?? '/', 'http://sts.invalid');
-  const query = [...url.searchParams].map(([k, v]) => `${rfc3986(k)}=${rfc3986(v)}`).sort().join('&');
+  const query = [...url.searchParams]
+    .map(([k, v]) => `${rfc3986(k)}=${rfc3986(v)}`)
+    .sort()
+    .join('&');
   const headerValue = (name: string): string => {
     const raw = req.headers[name];
     return (Array.isArray(raw) ? raw.join(',') : (raw ?? '')).trim().replace(/\s+/g, ' ');
@@ -224,9 +241,12 @@ function validateAssumeRole(request: RecordedStsRequest): StsFailure | null {
   const invalid = (message: string): StsFailure => ({ code: 'ValidationError', message: `1 validation error detected: ${message}` });
   if (request.action !== 'AssumeRole') return { code: 'InvalidAction', message: `Could not find operation ${request.action ?? ''} for version 2011-06-15` };
   if (request.params.Version !== '2011-06-15') return { code: 'InvalidAction', message: 'unsupported Version' };
-  if (request.roleArn === undefined || !ROLE_ARN.test(request.roleArn)) return invalid(`Value '${request.roleArn ?? ''}' at 'roleArn' failed to satisfy constraint`);
+  if (request.roleArn === undefined || !ROLE_ARN.test(request.roleArn))
+    return invalid(`Value '${request.roleArn ?? ''}' at 'roleArn' failed to satisfy constraint`);
   if (request.roleSessionName === undefined || !NAME_PATTERN.test(request.roleSessionName)) {
-    return invalid(`Value '${request.roleSessionName ?? ''}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
+    return invalid(
+      `Value '${request.roleSessionName ?? ''}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`,
+    );
   }
   const duration = request.durationSeconds;
   if (duration !== undefined && !(Number.isInteger(duration) && duration >= 900 && duration <= 43200)) {
@@ -254,7 +274,8 @@ function validateTags(tags: RecordedStsRequest['tags'], invalid: (message: strin
     if (key.length < 1 || key.length > 128 || !TAG_TEXT.test(key)) return invalid(`Value '${key}' at 'tags.key' failed to satisfy constraint`);
     if (value.length > 256 || !TAG_TEXT.test(value)) return invalid(`Value '${value}' at 'tags.value' failed to satisfy constraint`);
     if (/^aws:/i.test(key)) return invalid(`Value '${key}' at 'tags.key': tag keys cannot start with aws:`);
-    if (seen.has(key.toLowerCase())) return { code: 'InvalidParameterValue', message: 'Duplicate tag keys found. Please note that Tag keys are case insensitive.' };
+    if (seen.has(key.toLowerCase()))
+      return { code: 'InvalidParameterValue', message: 'Duplicate tag keys found. Please note that Tag keys are case insensitive.' };
     seen.add(key.toLowerCase());
   }
   return null;
@@ -311,5 +332,4 @@ function sendError(res: ServerResponse, failure: StsFailure): void {
 `);
 }
 
-const xml = (text: string): string =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] ?? c);
+const xml = (text: string): string => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] ?? c);

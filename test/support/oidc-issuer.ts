@@ -127,13 +127,32 @@ function defaultClaims(issuer: string, audience: string, repository: string, now
   const owner = repository.split('/')[0] ?? repository;
   const workflowRef = `${repository}/.github/workflows/deploy.yml@refs/heads/main`;
   return {
-    iss: issuer, aud: audience, sub: `repo:${repository}:ref:refs/heads/main`, jti: randomUUID(),
-    iat: nowSeconds, nbf: nowSeconds, exp: nowSeconds + 300,
-    repository, repository_id: '892341', repository_owner: owner, repository_owner_id: '1342004',
-    ref: 'refs/heads/main', ref_type: 'branch', sha: randomBytes(20).toString('hex'),
-    workflow: 'deploy', workflow_ref: workflowRef, job_workflow_ref: workflowRef,
-    event_name: 'push', run_id: '1234567890', run_number: '42', run_attempt: '1',
-    actor: 'octocat', actor_id: '583231', runner_environment: 'github-hosted', head_ref: '', base_ref: '',
+    iss: issuer,
+    aud: audience,
+    sub: `repo:${repository}:ref:refs/heads/main`,
+    jti: randomUUID(),
+    iat: nowSeconds,
+    nbf: nowSeconds,
+    exp: nowSeconds + 300,
+    repository,
+    repository_id: '892341',
+    repository_owner: owner,
+    repository_owner_id: '1342004',
+    ref: 'refs/heads/main',
+    ref_type: 'branch',
+    sha: randomBytes(20).toString('hex'),
+    workflow: 'deploy',
+    workflow_ref: workflowRef,
+    job_workflow_ref: workflowRef,
+    event_name: 'push',
+    run_id: '1234567890',
+    run_number: '42',
+    run_attempt: '1',
+    actor: 'octocat',
+    actor_id: '583231',
+    runner_environment: 'github-hosted',
+    head_ref: '',
+    base_ref: '',
   };
 }
 
@@ -185,8 +204,14 @@ export async function startTestIssuer(options: TestIssuerOptions = {}): Promise<
   const pending = new Set<NodeJS.Timeout>();
 
   const issuer: LiveIssuer = {
-    url: '', actionsTokenUrl: '', runtimeToken: randomBytes(24).toString('hex'),
-    mode: 'ok', slowMs: 10_000, jwksRequests: 0, discoveryRequests: 0, actionsTokenRequests: 0,
+    url: '',
+    actionsTokenUrl: '',
+    runtimeToken: randomBytes(24).toString('hex'),
+    mode: 'ok',
+    slowMs: 10_000,
+    jwksRequests: 0,
+    discoveryRequests: 0,
+    actionsTokenRequests: 0,
     get kid(): string {
       return keys.current.kid;
     },

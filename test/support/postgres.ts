@@ -22,7 +22,9 @@ export const POSTGRES_URL_VARIABLE = 'LATCHKEY_TEST_POSTGRES_URL';
 export function postgresSkipReason(env: NodeJS.ProcessEnv = process.env): string | false {
   if (env[POSTGRES_URL_VARIABLE]) return false;
   if (env.CI === 'true') {
-    throw new Error(`${POSTGRES_URL_VARIABLE} is not set, and under CI=true the PostgreSQL tests must run (.ci/run starts a cluster with scripts/ci-postgres.sh)`);
+    throw new Error(
+      `${POSTGRES_URL_VARIABLE} is not set, and under CI=true the PostgreSQL tests must run (.ci/run starts a cluster with scripts/ci-postgres.sh)`,
+    );
   }
   return `${POSTGRES_URL_VARIABLE} is not set (start a cluster: eval "$(bash scripts/ci-postgres.sh start)")`;
 }

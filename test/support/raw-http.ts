@@ -46,9 +46,14 @@ export function rawExchange(base: string, payload: string, options: RawExchangeO
     socket.on('close', () => finish({ ended: 'closed' }));
     socket.on('error', (error: NodeJS.ErrnoException) => finish({ ended: 'closed', error: error.code ?? error.message }));
     chunks.forEach((chunk, index) => {
-      timers.push(setTimeout(() => {
-        if (!settled && socket.writable) socket.write(chunk);
-      }, index * (options.gapMs ?? 0)));
+      timers.push(
+        setTimeout(
+          () => {
+            if (!settled && socket.writable) socket.write(chunk);
+          },
+          index * (options.gapMs ?? 0),
+        ),
+      );
     });
   });
 }
@@ -71,6 +76,8 @@ export function statusOf(response: string): number | undefined {
 
 /** A GET with `Connection: close` and extra header lines. */
 export function getRequest(path: string, headers: Record<string, string> = {}): string {
-  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  const lines = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   return `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${lines}Connection: close\r\n\r\n`;
 }

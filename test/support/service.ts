@@ -115,7 +115,12 @@ export async function startTestService(options: StartTestServiceOptions = {}): P
     get url() {
       return server.url;
     },
-    issuer, dir, policiesDir, config, logs, audit,
+    issuer,
+    dir,
+    policiesDir,
+    config,
+    logs,
+    audit,
     get server() {
       return server;
     },

@@ -52,9 +52,7 @@ export function sealRecordWithText(prevHash: string, body: AuditRecordBody): { r
 }
 
 /** Outcome of {@link verifyChain}; `count` is the number of intact records before any bad one. */
-export type ChainVerdict =
-  | { ok: true; count: number; head: string }
-  | { ok: false; count: number; seq: number; id: string; problem: string };
+export type ChainVerdict = { ok: true; count: number; head: string } | { ok: false; count: number; seq: number; id: string; problem: string };
 
 /** A fault found in one record. */
 export interface ChainProblem {
@@ -127,7 +125,7 @@ function findProblem(record: SequencedRecord, previous: { seq: number; hash: str
   } catch (error) {
     return `record cannot be canonicalised: ${(error as Error).message}`;
   }
-  if (hash !== recomputed) return 'hash does not match the record\'s contents (the record was edited)';
+  if (hash !== recomputed) return "hash does not match the record's contents (the record was edited)";
   return undefined;
 }
 

@@ -74,11 +74,17 @@ export function createCheckpointTimer(options: CheckpointTimerOptions): Checkpoi
     seen = head;
     if (head === undefined || (last !== undefined && head.seq === last.seq && head.hash === last.hash)) return undefined;
     if (last !== undefined && (await readHashAt(options.store, last.seq)) !== last.hash) {
-      options.logger.error('audit chain changed below the last checkpoint: not signing', { checkpoint_seq: last.seq, checkpoint_hash: last.hash, head_seq: head.seq });
+      options.logger.error('audit chain changed below the last checkpoint: not signing', {
+        checkpoint_seq: last.seq,
+        checkpoint_hash: last.hash,
+        head_seq: head.seq,
+      });
       return undefined;
     }
     const claims: CheckpointClaims = {
-      seq: head.seq, hash: head.hash, time: new Date(options.now()).toISOString(),
+      seq: head.seq,
+      hash: head.hash,
+      time: new Date(options.now()).toISOString(),
       ...(options.issuer === undefined ? {} : { iss: options.issuer }),
       ...(options.policySetVersion === undefined ? {} : { policy_set_version: options.policySetVersion() }),
     };

@@ -69,7 +69,9 @@ function serializeArray(items: readonly unknown[], path: string, ancestors: Set<
 }
 
 function serializeObject(object: Record<string, unknown>, path: string, ancestors: Set<object>): string {
-  return `{${serializeMembers(object, path, ancestors).map(([, text]) => text).join(',')}}`;
+  return `{${serializeMembers(object, path, ancestors)
+    .map(([, text]) => text)
+    .join(',')}}`;
 }
 
 /** The members of `object` in canonical order, each as its name and its `"name":value` text. */

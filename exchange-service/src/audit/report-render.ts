@@ -27,26 +27,50 @@ export function renderReportMarkdown(report: AuditReport): string {
     report.policy_set === null
       ? 'Policy set: not loaded; the sections that need it were skipped.'
       : `Policy set: ${report.policy_set.version} (${report.policy_set.policies} policies).`,
-    ...section('Exchanges per policy and outcome', ['policy', 'granted', 'denied', 'failed', 'total'],
-      report.exchanges.map((r) => [name(r.policy), r.granted, r.denied, r.failed, r.total])),
-    ...section('Denials and failures by reason', ['event', 'outcome', 'reason', 'count'],
-      report.denials.map((r) => [r.event, r.outcome, r.reason ?? '(none)', r.count])),
-    ...section('Most frequent requesters', ['requester', 'exchanges', 'granted', 'denied'],
-      report.requesters.map((r) => [r.requester === null ? '(no verified identity)' : code(r.requester), r.exchanges, r.granted, r.denied])),
-    ...section('Grants never revoked or introspected (ended by the window\'s end)', ['policy', 'granted', 'never revoked or introspected', 'grant ids'],
-      report.unreleased_grants.map((r) => [name(r.policy), r.granted, r.unreleased, ids(r.grant_ids)])),
+    ...section(
+      'Exchanges per policy and outcome',
+      ['policy', 'granted', 'denied', 'failed', 'total'],
+      report.exchanges.map((r) => [name(r.policy), r.granted, r.denied, r.failed, r.total]),
+    ),
+    ...section(
+      'Denials and failures by reason',
+      ['event', 'outcome', 'reason', 'count'],
+      report.denials.map((r) => [r.event, r.outcome, r.reason ?? '(none)', r.count]),
+    ),
+    ...section(
+      'Most frequent requesters',
+      ['requester', 'exchanges', 'granted', 'denied'],
+      report.requesters.map((r) => [r.requester === null ? '(no verified identity)' : code(r.requester), r.exchanges, r.granted, r.denied]),
+    ),
+    ...section(
+      "Grants never revoked or introspected (ended by the window's end)",
+      ['policy', 'granted', 'never revoked or introspected', 'grant ids'],
+      report.unreleased_grants.map((r) => [name(r.policy), r.granted, r.unreleased, ids(r.grant_ids)]),
+    ),
     ...(report.ttl_at_max === null
       ? ['', "## Grants at the policy's maximum TTL", '', 'Skipped: the policy set was not loaded.']
-      : section("Grants at the policy's maximum TTL (per the policy set above)", ['policy', 'ttl.max', 'granted', 'at ttl.max'],
-        report.ttl_at_max.map((r) => [name(r.policy), formatDuration(r.ttl_max), r.granted, r.at_max]))),
-    ...section('Granted exchanges without a justification', ['policy', 'granted', 'without justification'],
-      report.justifications.missing.map((r) => [name(r.policy), r.granted, r.missing])),
-    ...section('Justifications repeated verbatim', ['justification', 'times', 'requesters', 'policies'],
-      report.justifications.repeated.map((r) => [quote(r.text), r.count, r.requesters, r.policies.map(name).join(', ')])),
+      : section(
+          "Grants at the policy's maximum TTL (per the policy set above)",
+          ['policy', 'ttl.max', 'granted', 'at ttl.max'],
+          report.ttl_at_max.map((r) => [name(r.policy), formatDuration(r.ttl_max), r.granted, r.at_max]),
+        )),
+    ...section(
+      'Granted exchanges without a justification',
+      ['policy', 'granted', 'without justification'],
+      report.justifications.missing.map((r) => [name(r.policy), r.granted, r.missing]),
+    ),
+    ...section(
+      'Justifications repeated verbatim',
+      ['justification', 'times', 'requesters', 'policies'],
+      report.justifications.repeated.map((r) => [quote(r.text), r.count, r.requesters, r.policies.map(name).join(', ')]),
+    ),
     ...(report.unused_policies === null
       ? ['', '## Policies never used', '', 'Skipped: the policy set was not loaded.']
-      : section('Policies never used (no granted exchange in the window)', ['policy', 'requests'],
-        report.unused_policies.map((r) => [name(r.policy), r.requests]))),
+      : section(
+          'Policies never used (no granted exchange in the window)',
+          ['policy', 'requests'],
+          report.unused_policies.map((r) => [name(r.policy), r.requests]),
+        )),
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -55,7 +79,9 @@ export function renderReportMarkdown(report: AuditReport): string {
 function section(title: string, header: string[], rows: Array<Array<string | number>>): string[] {
   if (rows.length === 0) return ['', `## ${title}`, '', 'None.'];
   return [
-    '', `## ${title}`, '',
+    '',
+    `## ${title}`,
+    '',
     `| ${header.join(' | ')} |`,
     // Numbers right-aligned, text left.
     `| ${header.map((_, i) => (rows.every((row) => typeof row[i] === 'number') ? '---:' : '---')).join(' | ')} |`,

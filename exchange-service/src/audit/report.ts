@@ -25,14 +25,52 @@ export interface ReportOptions {
   topRequesters?: number;
 }
 
-export interface PolicyOutcomes { policy: string | null; granted: number; denied: number; failed: number; total: number }
-export interface ReasonCount { event: string; outcome: string; reason: string | null; count: number }
-export interface RequesterCount { requester: string | null; exchanges: number; granted: number; denied: number }
-export interface UnreleasedGrants { policy: string | null; granted: number; unreleased: number; grant_ids: string[] }
-export interface TtlAtMax { policy: string; ttl_max: number; granted: number; at_max: number }
-export interface MissingJustifications { policy: string | null; granted: number; missing: number }
-export interface RepeatedJustification { text: string; count: number; requesters: number; policies: Array<string | null> }
-export interface UnusedPolicy { policy: string; requests: number }
+export interface PolicyOutcomes {
+  policy: string | null;
+  granted: number;
+  denied: number;
+  failed: number;
+  total: number;
+}
+export interface ReasonCount {
+  event: string;
+  outcome: string;
+  reason: string | null;
+  count: number;
+}
+export interface RequesterCount {
+  requester: string | null;
+  exchanges: number;
+  granted: number;
+  denied: number;
+}
+export interface UnreleasedGrants {
+  policy: string | null;
+  granted: number;
+  unreleased: number;
+  grant_ids: string[];
+}
+export interface TtlAtMax {
+  policy: string;
+  ttl_max: number;
+  granted: number;
+  at_max: number;
+}
+export interface MissingJustifications {
+  policy: string | null;
+  granted: number;
+  missing: number;
+}
+export interface RepeatedJustification {
+  text: string;
+  count: number;
+  requesters: number;
+  policies: Array<string | null>;
+}
+export interface UnusedPolicy {
+  policy: string;
+  requests: number;
+}
 
 /** The report; `null` sections were skipped (see `skipped`). */
 export interface AuditReport {
@@ -72,8 +110,16 @@ interface Tally {
 /** Builds the report over `records` (chain order), keeping those inside the window. */
 export async function buildAuditReport(records: AsyncIterable<AuditRecord & { seq?: number }>, options: ReportOptions): Promise<AuditReport> {
   const tally: Tally = {
-    records: 0, firstSeq: null, lastSeq: null, exchanges: new Map(), reasons: new Map(), requesters: new Map(),
-    grants: [], released: new Set(), missing: new Map(), texts: new Map(),
+    records: 0,
+    firstSeq: null,
+    lastSeq: null,
+    exchanges: new Map(),
+    reasons: new Map(),
+    requesters: new Map(),
+    grants: [],
+    released: new Set(),
+    missing: new Map(),
+    texts: new Map(),
   };
   for await (const record of records) {
     const at = Date.parse(record.time);
@@ -134,7 +180,9 @@ function finishReport(tally: Tally, options: ReportOptions): AuditReport {
     window: {
       since: options.sinceMs === undefined ? null : new Date(options.sinceMs).toISOString(),
       until: new Date(options.untilMs).toISOString(),
-      records: tally.records, first_seq: tally.firstSeq, last_seq: tally.lastSeq,
+      records: tally.records,
+      first_seq: tally.firstSeq,
+      last_seq: tally.lastSeq,
     },
     policy_set: policies === undefined ? null : { version: policies.version, policies: policies.byName.size },
     exchanges,
@@ -143,11 +191,19 @@ function finishReport(tally: Tally, options: ReportOptions): AuditReport {
     unreleased_grants: unreleasedGrants(tally, options.untilMs),
     ttl_at_max: policies === undefined ? null : ttlAtMax(tally.grants, policies.byName),
     justifications: {
-      missing: sortBy([...tally.missing.values()].filter((row) => row.missing > 0), (row) => [row.policy]),
+      missing: sortBy(
+        [...tally.missing.values()].filter((row) => row.missing > 0),
+        (row) => [row.policy],
+      ),
       repeated: sortBy(
-        [...tally.texts].filter(([, seen]) => seen.count > 1).map(([text, seen]) => ({
-          text, count: seen.count, requesters: seen.requesters.size, policies: sortBy([...seen.policies], (p) => [p]),
-        })),
+        [...tally.texts]
+          .filter(([, seen]) => seen.count > 1)
+          .map(([text, seen]) => ({
+            text,
+            count: seen.count,
+            requesters: seen.requesters.size,
+            policies: sortBy([...seen.policies], (p) => [p]),
+          })),
         (row) => [-row.count, row.text],
       ),
     },
@@ -167,7 +223,10 @@ function unreleasedGrants(tally: Tally, untilMs: number): UnreleasedGrants[] {
     row.grant_ids.push(grant.id);
   }
   for (const row of rows.values()) row.grant_ids.sort(compareKeys);
-  return sortBy([...rows.values()].filter((row) => row.unreleased > 0), (row) => [row.policy]);
+  return sortBy(
+    [...rows.values()].filter((row) => row.unreleased > 0),
+    (row) => [row.policy],
+  );
 }
 
 function ttlAtMax(grants: readonly GrantSeen[], byName: ReadonlyMap<string, ReportPolicy>): TtlAtMax[] {
@@ -180,7 +239,10 @@ function ttlAtMax(grants: readonly GrantSeen[], byName: ReadonlyMap<string, Repo
     row.granted += 1;
     if (grant.ttl >= policy.ttlMax) row.at_max += 1;
   }
-  return sortBy([...rows.values()].filter((row) => row.at_max > 0), (row) => [row.policy]);
+  return sortBy(
+    [...rows.values()].filter((row) => row.at_max > 0),
+    (row) => [row.policy],
+  );
 }
 
 function unusedPolicies(exchanges: readonly PolicyOutcomes[], byName: ReadonlyMap<string, ReportPolicy>): UnusedPolicy[] {

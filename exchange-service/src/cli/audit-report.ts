@@ -55,7 +55,9 @@ async function loadReportPolicies(flags: AuditFlags, io: AuditCommandIo): Promis
     const set = await loadPolicies(config.policies.dir, { ...(issuers === undefined ? {} : { issuers }), maxTtl: config.limits.max_ttl });
     return { version: set.version, byName: new Map([...set.policies].map(([name, policy]) => [name, { ttlMax: policy.ttl.max }])) };
   } catch (error) {
-    io.stderr.write(`latchkey audit report: the policy set could not be loaded (${asciiLines((error as Error).message)}); the sections that need it are skipped\n`);
+    io.stderr.write(
+      `latchkey audit report: the policy set could not be loaded (${asciiLines((error as Error).message)}); the sections that need it are skipped\n`,
+    );
     return undefined;
   }
 }

@@ -22,7 +22,15 @@ export interface AuditCommandIo extends CliIo {
 }
 
 /** What each flag's value is, for messages. */
-export const AUDIT_FLAG_VALUES = { store: 'a URL', config: 'a file', checkpoint: 'a file', keys: 'a folder', jwks: 'a URL or file', since: 'a duration', format: 'md or json' };
+export const AUDIT_FLAG_VALUES = {
+  store: 'a URL',
+  config: 'a file',
+  checkpoint: 'a file',
+  keys: 'a folder',
+  jwks: 'a URL or file',
+  since: 'a duration',
+  format: 'md or json',
+};
 export type AuditFlag = keyof typeof AUDIT_FLAG_VALUES;
 export type AuditFlags = ValueFlags<AuditFlag>;
 

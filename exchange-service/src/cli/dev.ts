@@ -39,8 +39,11 @@ export async function runDevCommand(args: string[], io: CliIo): Promise<number> 
     const { values } = parseArgs({
       args: rest,
       options: {
-        config: { type: 'string' }, issuer: { type: 'string', default: 'dev' }, claims: { type: 'string' },
-        claim: { type: 'string', multiple: true }, audience: { type: 'string' },
+        config: { type: 'string' },
+        issuer: { type: 'string', default: 'dev' },
+        claims: { type: 'string' },
+        claim: { type: 'string', multiple: true },
+        audience: { type: 'string' },
       },
     });
     const issuer = values.issuer;

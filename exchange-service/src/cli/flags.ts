@@ -24,7 +24,8 @@ export function parseValueFlags<Name extends string>(args: string[], flags: Read
     // The argument as typed: parseArgs splits `-hx` into two tokens of one argument.
     const arg = args[token.index] as string;
     if (token.kind === 'option' && token.name === 'help' && (arg === '--help' || arg === '-h')) return { help: true } as ValueFlags<Name>;
-    if (token.kind !== 'option' || !Object.hasOwn(flags, token.name) || token.rawName !== `--${token.name}`) throw new UsageError(`unexpected argument "${arg}"`);
+    if (token.kind !== 'option' || !Object.hasOwn(flags, token.name) || token.rawName !== `--${token.name}`)
+      throw new UsageError(`unexpected argument "${arg}"`);
     const name = token.name as Name;
     if (token.value === undefined || token.value === '') throw new UsageError(`--${name} needs ${flags[name] as string}`);
     if (given[name] !== undefined) throw new UsageError(`--${name} given twice`);

@@ -16,8 +16,17 @@ import { isAbsolute, posix, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.ts';
 import {
-  diffPolicySets, GitRevisionError, lintPolicies, PolicyLoadError, renderDiffMarkdown, repositoryRoot, resolveCommit, snapshotFolder,
-  type DiffSide, type FolderSnapshot, type LoadPoliciesOptions,
+  diffPolicySets,
+  GitRevisionError,
+  lintPolicies,
+  PolicyLoadError,
+  renderDiffMarkdown,
+  repositoryRoot,
+  resolveCommit,
+  snapshotFolder,
+  type DiffSide,
+  type FolderSnapshot,
+  type LoadPoliciesOptions,
 } from '../policy/index.ts';
 import type { CliIo } from './io.ts';
 import { UsageError } from './usage-error.ts';
@@ -91,11 +100,19 @@ async function parseRequest(args: string[], io: DiffIo): Promise<DiffRequest> {
   const cwd = io.cwd ?? process.cwd();
   const root = await repositoryRoot(cwd);
   const base = { revision: baseRevision, commit: await resolveCommit(root, baseRevision) };
-  const head = { revision: headRevision, commit: await resolveCommit(root, headRevision).catch((error: unknown) => { throw headHint(error, positionals); }) };
+  const head = {
+    revision: headRevision,
+    commit: await resolveCommit(root, headRevision).catch((error: unknown) => {
+      throw headHint(error, positionals);
+    }),
+  };
   let load: LoadPoliciesOptions = {};
   if (values.config !== undefined) {
     const config = loadConfig({ file: resolve(cwd, values.config), env: io.env });
-    load = { issuers: Object.fromEntries(Object.entries(config.issuers).map(([name, issuer]) => [name, { kind: issuer.kind }])), maxTtl: config.limits.max_ttl };
+    load = {
+      issuers: Object.fromEntries(Object.entries(config.issuers).map(([name, issuer]) => [name, { kind: issuer.kind }])),
+      maxTtl: config.limits.max_ttl,
+    };
   }
   return { root, folder: repositoryFolder(root, dir), base, head, load };
 }

@@ -18,8 +18,18 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { LatchkeyError } from '../errors.ts';
 import { parseCompactJwt } from '../oidc/compact-jwt.ts';
 import {
-  explainClaims, formatProblem, loadPolicies, PolicyLoadError, showValue, ttlText,
-  type CompiledPolicy, type ConditionResult, type ExplainOptions, type Explanation, type LoadPoliciesOptions, type PolicyExplanation,
+  explainClaims,
+  formatProblem,
+  loadPolicies,
+  PolicyLoadError,
+  showValue,
+  ttlText,
+  type CompiledPolicy,
+  type ConditionResult,
+  type ExplainOptions,
+  type Explanation,
+  type LoadPoliciesOptions,
+  type PolicyExplanation,
 } from '../policy/index.ts';
 import type { CliIo } from './io.ts';
 import { UsageError } from './usage-error.ts';
@@ -72,7 +82,13 @@ async function parseRequest(args: string[], env: NodeJS.ProcessEnv): Promise<Exp
     parsed = parseArgs({
       args,
       allowPositionals: true,
-      options: { claims: { type: 'string' }, token: { type: 'string' }, policy: { type: 'string' }, config: { type: 'string' }, format: { type: 'string', default: 'text' } },
+      options: {
+        claims: { type: 'string' },
+        token: { type: 'string' },
+        policy: { type: 'string' },
+        config: { type: 'string' },
+        format: { type: 'string', default: 'text' },
+      },
     });
   } catch (error) {
     throw new UsageError((error as Error).message);
@@ -169,7 +185,8 @@ function actualText(value: unknown): string {
 }
 
 function summaryLine(explanation: Explanation, dir: string): string {
-  if (explanation.unknownPolicy !== undefined) return `no policy ${showValue(explanation.unknownPolicy)} in ${dir}: nothing is granted (the service would answer policy_unknown)`;
+  if (explanation.unknownPolicy !== undefined)
+    return `no policy ${showValue(explanation.unknownPolicy)} in ${dir}: nothing is granted (the service would answer policy_unknown)`;
   const total = explanation.policies.length;
   const names = explanation.granted.join(', ');
   if (total === 1) return explanation.granted.length === 1 ? `granted by ${names}` : `not granted by ${explanation.policies[0]!.name}`;
@@ -186,8 +203,14 @@ function renderJson(explanation: Explanation, input: ClaimsInput): string {
     ...(explanation.unknownPolicy === undefined ? {} : { unknown_policy: explanation.unknownPolicy }),
     granted: explanation.granted,
     policies: explanation.policies.map((policy) => ({
-      name: policy.name, file: policy.file, issuer: policy.issuer, granted: policy.granted, issuer_match: policy.issuerMatch,
-      conditions: policy.conditions, rules: policy.rules, grant: policy.grant,
+      name: policy.name,
+      file: policy.file,
+      issuer: policy.issuer,
+      granted: policy.granted,
+      issuer_match: policy.issuerMatch,
+      conditions: policy.conditions,
+      rules: policy.rules,
+      grant: policy.grant,
     })),
   };
   return `${safeJson(report)}\n`;
@@ -195,5 +218,8 @@ function renderJson(explanation: Explanation, input: ClaimsInput): string {
 
 /** JSON whose text cannot drive a terminal: C1 controls, line separators and bidirectional overrides escaped too. */
 function safeJson(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value, null, 2).replace(
+    /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g,
+    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

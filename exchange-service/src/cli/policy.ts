@@ -7,8 +7,14 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.ts';
 import {
-  checkExitCode, formatCheckReport, lintPolicies, PolicyLoadError, policyJsonSchema,
-  type CheckFormat, type CheckReport, type LoadPoliciesOptions,
+  checkExitCode,
+  formatCheckReport,
+  lintPolicies,
+  PolicyLoadError,
+  policyJsonSchema,
+  type CheckFormat,
+  type CheckReport,
+  type LoadPoliciesOptions,
 } from '../policy/index.ts';
 import type { CliIo } from './io.ts';
 import { runDiff } from './policy-diff.ts';
@@ -80,7 +86,10 @@ function parseCheckArgs(args: string[], env: NodeJS.ProcessEnv): CheckArgs {
   if (values.config !== undefined) {
     // With a service config, issuer names, kinds and limits are checked against it, exactly as that service would.
     const config = loadConfig({ file: values.config, env });
-    options = { issuers: Object.fromEntries(Object.entries(config.issuers).map(([name, issuer]) => [name, { kind: issuer.kind }])), maxTtl: config.limits.max_ttl };
+    options = {
+      issuers: Object.fromEntries(Object.entries(config.issuers).map(([name, issuer]) => [name, { kind: issuer.kind }])),
+      maxTtl: config.limits.max_ttl,
+    };
   }
   return { dir: positionals[0] ?? './policies', format: values.format as CheckFormat, strict: values.strict, options };
 }

@@ -61,10 +61,13 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
     const stop = (signal: string) => {
       logger.info('shutting down', { signal });
       process.off('SIGHUP', reload);
-      server.close().then(() => resolve(0), (error: unknown) => {
-        logger.error('shutdown failed', { error });
-        resolve(1);
-      });
+      server.close().then(
+        () => resolve(0),
+        (error: unknown) => {
+          logger.error('shutdown failed', { error });
+          resolve(1);
+        },
+      );
     };
     const reload = () => void server.reloadPolicies();
     process.once('SIGTERM', () => stop('SIGTERM'));

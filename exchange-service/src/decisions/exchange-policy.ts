@@ -30,7 +30,11 @@ export interface Approved {
 
 /** Everything about the policy, in the table's order; throws the first failure. `onPolicy` learns the policy once found (for the audit record). */
 export function checkPolicy(
-  deps: PolicyCheckDeps, set: PolicySet, request: TokenRequest, token: VerifiedToken, onPolicy: (policy: CompiledPolicy) => void,
+  deps: PolicyCheckDeps,
+  set: PolicySet,
+  request: TokenRequest,
+  token: VerifiedToken,
+  onPolicy: (policy: CompiledPolicy) => void,
 ): Approved {
   checkTrustedOwner(deps, token);
   const found = set.policies.get(request.audience);

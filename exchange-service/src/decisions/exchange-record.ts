@@ -44,7 +44,11 @@ export async function commitGrant(deps: ExchangeRecordDeps, input: CommitGrantIn
   return committed.response;
 }
 
-async function commitWith(store: Store, input: CommitGrantInput, credential: MintedCredential): Promise<{ record: StoredAuditRecord; response: CommittedResponse }> {
+async function commitWith(
+  store: Store,
+  input: CommitGrantInput,
+  credential: MintedCredential,
+): Promise<{ record: StoredAuditRecord; response: CommittedResponse }> {
   if (credential.unsigned === undefined) {
     const record = await store.commitGrant(input);
     const { access_token: accessToken } = credential.response;
@@ -56,24 +60,57 @@ async function commitWith(store: Store, input: CommitGrantInput, credential: Min
 }
 
 /** The record's `grant` member for a granted exchange. */
-export function auditGrant(id: string, policy: CompiledPolicy, credential: MintedCredential, scope: readonly string[] | null, ttl: number, expiresAt: number): AuditGrant {
+export function auditGrant(
+  id: string,
+  policy: CompiledPolicy,
+  credential: MintedCredential,
+  scope: readonly string[] | null,
+  ttl: number,
+  expiresAt: number,
+): AuditGrant {
   return {
-    id, kind: policy.grant.kind, target: credential.target, scope: scope === null ? null : [...scope], ttl,
-    expires_at: new Date(expiresAt * 1000).toISOString(), session_name: credential.sessionName,
-    credential_sha256: credential.credentialSha256, access_key_id: credential.accessKeyId,
+    id,
+    kind: policy.grant.kind,
+    target: credential.target,
+    scope: scope === null ? null : [...scope],
+    ttl,
+    expires_at: new Date(expiresAt * 1000).toISOString(),
+    session_name: credential.sessionName,
+    credential_sha256: credential.credentialSha256,
+    access_key_id: credential.accessKeyId,
   };
 }
 
 /** The exchange's record body for an outcome. */
-export function exchangeRecord(context: RequestContext, state: ExchangeState, outcome: AuditRecordBody['outcome'], reason: string | null, nowMs: number): AuditRecordBody {
+export function exchangeRecord(
+  context: RequestContext,
+  state: ExchangeState,
+  outcome: AuditRecordBody['outcome'],
+  reason: string | null,
+  nowMs: number,
+): AuditRecordBody {
   return buildAuditBody({
-    event: 'exchange', outcome, reason, nowMs, requestId: context.requestId, clientIp: context.clientIp,
-    token: state.token, policy: state.policy, policySetVersion: state.policySetVersion, justification: state.justification,
+    event: 'exchange',
+    outcome,
+    reason,
+    nowMs,
+    requestId: context.requestId,
+    clientIp: context.clientIp,
+    token: state.token,
+    policy: state.policy,
+    policySetVersion: state.policySetVersion,
+    justification: state.justification,
   });
 }
 
 /** Appends the denial/failure record; if the store cannot, the record goes to the operator log instead. */
-export async function auditRefusal(deps: ExchangeRecordDeps, context: RequestContext, state: ExchangeState, outcome: 'denied' | 'failed', error: LatchkeyError): Promise<void> {
+export async function auditRefusal(
+  deps: ExchangeRecordDeps,
+  context: RequestContext,
+  state: ExchangeState,
+  outcome: 'denied' | 'failed',
+  error: LatchkeyError,
+): Promise<void> {
   const record = exchangeRecord(context, state, outcome, error.reason, deps.now());
   try {
     const committed = await timed(deps.metrics.storeSeconds, 'append_audit', () => deps.store.appendAudit(record));

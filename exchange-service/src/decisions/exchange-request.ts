@@ -15,7 +15,11 @@ export const TokenRequest = z.object({
   audience: z.string().min(1).max(512),
   requested_token_type: z.string().max(256).optional(),
   scope: z.string().max(2048).optional(),
-  ttl: z.string().regex(/^[1-9]\d{0,6}$/, 'ttl must be a whole number of seconds').transform(Number).optional(),
+  ttl: z
+    .string()
+    .regex(/^[1-9]\d{0,6}$/, 'ttl must be a whole number of seconds')
+    .transform(Number)
+    .optional(),
   justification: z.string().max(1000).optional(),
 });
 export type TokenRequest = z.infer<typeof TokenRequest>;

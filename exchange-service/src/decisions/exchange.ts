@@ -73,7 +73,9 @@ async function decide(deps: ExchangeDeps, set: PolicySet, request: TokenRequest,
   const replay = replayCheck(deps, token, nowSeconds);
   let approved: Approved;
   try {
-    approved = checkPolicy(deps, set, request, token, (policy) => { state.policy = policy; });
+    approved = checkPolicy(deps, set, request, token, (policy) => {
+      state.policy = policy;
+    });
   } catch (error) {
     // The table's order: a replayed token is refused as replayed before anything about a policy.
     await replay.check();
@@ -121,7 +123,14 @@ function jtiClaim(token: VerifiedToken): JtiClaim {
 }
 
 /** Mints, then commits the grant with its record; only then does the credential leave. */
-async function grant(deps: ExchangeDeps, context: RequestContext, state: ExchangeState, approved: Approved, token: VerifiedToken, nowSeconds: number): Promise<TokenResponse> {
+async function grant(
+  deps: ExchangeDeps,
+  context: RequestContext,
+  state: ExchangeState,
+  approved: Approved,
+  token: VerifiedToken,
+  nowSeconds: number,
+): Promise<TokenResponse> {
   const { policy, minter, ttl, scope } = approved;
   const grantId = deps.newGrantId(deps.now());
   const credential = await minter.mint({ grantId, policy, token, ttl, scope, now: nowSeconds });
@@ -132,11 +141,19 @@ async function grant(deps: ExchangeDeps, context: RequestContext, state: Exchang
     ...jtiClaim(token),
     record,
     grant: {
-      id: grantId, policy: policy.name, kind: policy.grant.kind, issuer: token.issuer,
-      subject: claimText(token.claims.sub), repository_id: claimText(token.claims.repository_id),
-      run_id: claimText(token.claims.run_id), run_attempt: claimText(token.claims.run_attempt),
-      credential_sha256: credential.credentialSha256, issued_at: nowSeconds, expires_at: expiresAt,
-      revoked_at: null, last_used_at: null,
+      id: grantId,
+      policy: policy.name,
+      kind: policy.grant.kind,
+      issuer: token.issuer,
+      subject: claimText(token.claims.sub),
+      repository_id: claimText(token.claims.repository_id),
+      run_id: claimText(token.claims.run_id),
+      run_attempt: claimText(token.claims.run_attempt),
+      credential_sha256: credential.credentialSha256,
+      issued_at: nowSeconds,
+      expires_at: expiresAt,
+      revoked_at: null,
+      last_used_at: null,
     },
   };
   let response: Awaited<ReturnType<typeof commitGrant>>;

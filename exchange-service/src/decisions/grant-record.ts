@@ -37,9 +37,14 @@ export interface GrantDecision {
 /** Builds the record body for a revoke or introspect decision. */
 export function grantDecisionBody(decision: GrantDecision): AuditRecordBody {
   const body = buildAuditBody({
-    event: decision.event, outcome: decision.outcome, reason: decision.reason,
-    requestId: decision.requestId, clientIp: decision.clientIp, nowMs: decision.nowMs,
-    token: decision.token, policySetVersion: null,
+    event: decision.event,
+    outcome: decision.outcome,
+    reason: decision.reason,
+    requestId: decision.requestId,
+    clientIp: decision.clientIp,
+    nowMs: decision.nowMs,
+    token: decision.token,
+    policySetVersion: null,
   });
   const { grant, accessClaims } = decision;
   if (decision.token === undefined && accessClaims !== undefined) {

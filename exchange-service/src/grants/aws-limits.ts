@@ -64,27 +64,38 @@ export function checkAwsGrantShape(grant: AwsGrantInput): string[] {
 
 function checkTtl(ttl: { default: number; max: number }): string[] {
   const problems: string[] = [];
-  for (const [name, seconds] of [['ttl.default', ttl.default], ['ttl.max', ttl.max]] as const) {
-    if (seconds < STS_MIN_DURATION) problems.push(`${name} ${formatDuration(seconds)} is below 15m, the shortest session STS grants (aws grants live 15m to 12h)`);
-    if (seconds > STS_MAX_DURATION) problems.push(`${name} ${formatDuration(seconds)} is above 12h, the longest session STS grants (aws grants live 15m to 12h)`);
+  for (const [name, seconds] of [
+    ['ttl.default', ttl.default],
+    ['ttl.max', ttl.max],
+  ] as const) {
+    if (seconds < STS_MIN_DURATION)
+      problems.push(`${name} ${formatDuration(seconds)} is below 15m, the shortest session STS grants (aws grants live 15m to 12h)`);
+    if (seconds > STS_MAX_DURATION)
+      problems.push(`${name} ${formatDuration(seconds)} is above 12h, the longest session STS grants (aws grants live 15m to 12h)`);
   }
   return problems;
 }
 
 function checkRoleArn(arn: string): string[] {
   const match = ROLE_ARN.exec(arn);
-  if (match === null) return [`role_arn ${JSON.stringify(arn)} is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME; partitions aws, aws-cn, aws-us-gov; names of 1-64 characters from A-Z a-z 0-9 _+=,.@-)`];
+  if (match === null)
+    return [
+      `role_arn ${JSON.stringify(arn)} is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME; partitions aws, aws-cn, aws-us-gov; names of 1-64 characters from A-Z a-z 0-9 _+=,.@-)`,
+    ];
   const path = match[1] ?? '/';
   return path.length > MAX_IAM_PATH ? [`role_arn's path is ${path.length} characters; IAM allows ${MAX_IAM_PATH}`] : [];
 }
 
 function checkSessionPolicy(policy: unknown): string[] {
   if (policy === undefined) return [];
-  if (typeof policy !== 'object' || policy === null || Array.isArray(policy)) return ['session_policy must be an IAM policy document (a mapping with Version and Statement)'];
+  if (typeof policy !== 'object' || policy === null || Array.isArray(policy))
+    return ['session_policy must be an IAM policy document (a mapping with Version and Statement)'];
   const text = minifiedPolicy(policy as Record<string, unknown>);
   const problems: string[] = [];
   if (text.length > MAX_SESSION_POLICY_CHARS) {
-    problems.push(`session_policy is ${text.length} characters as minified JSON; STS allows ${MAX_SESSION_POLICY_CHARS} (use managed_session_policies for larger ones)`);
+    problems.push(
+      `session_policy is ${text.length} characters as minified JSON; STS allows ${MAX_SESSION_POLICY_CHARS} (use managed_session_policies for larger ones)`,
+    );
   }
   const outside = [...text].find((c) => (c.codePointAt(0) ?? 0) > 0xff);
   if (outside !== undefined) problems.push(`session_policy contains ${JSON.stringify(outside)}; STS accepts only characters U+0020 to U+00FF in policies`);
@@ -98,11 +109,16 @@ export function minifiedPolicy(policy: Readonly<Record<string, unknown>>): strin
 
 function checkManagedPolicies(arns: readonly string[]): string[] {
   const problems: string[] = [];
-  if (arns.length > MAX_MANAGED_SESSION_POLICIES) problems.push(`managed_session_policies names ${arns.length} policies; STS allows ${MAX_MANAGED_SESSION_POLICIES}`);
+  if (arns.length > MAX_MANAGED_SESSION_POLICIES)
+    problems.push(`managed_session_policies names ${arns.length} policies; STS allows ${MAX_MANAGED_SESSION_POLICIES}`);
   for (const arn of arns) {
     const match = POLICY_ARN.exec(arn);
-    if (match === null) problems.push(`managed_session_policies: ${JSON.stringify(arn)} is not an IAM policy ARN (arn:aws:iam::123456789012:policy/NAME or arn:aws:iam::aws:policy/NAME)`);
-    else if ((match[1] ?? '/').length > MAX_IAM_PATH) problems.push(`managed_session_policies: ${JSON.stringify(arn)} has a path over ${MAX_IAM_PATH} characters`);
+    if (match === null)
+      problems.push(
+        `managed_session_policies: ${JSON.stringify(arn)} is not an IAM policy ARN (arn:aws:iam::123456789012:policy/NAME or arn:aws:iam::aws:policy/NAME)`,
+      );
+    else if ((match[1] ?? '/').length > MAX_IAM_PATH)
+      problems.push(`managed_session_policies: ${JSON.stringify(arn)} has a path over ${MAX_IAM_PATH} characters`);
   }
   return problems;
 }
@@ -111,7 +127,9 @@ function checkTags(tags: Readonly<Record<string, string>>): string[] {
   const problems: string[] = [];
   const keys = Object.keys(tags);
   if (keys.length > MAX_POLICY_TAGS) {
-    problems.push(`tags has ${keys.length} entries; STS allows ${MAX_SESSION_TAGS} session tags and the service sets ${AUTOMATIC_TAG_KEYS.length}, so at most ${MAX_POLICY_TAGS}`);
+    problems.push(
+      `tags has ${keys.length} entries; STS allows ${MAX_SESSION_TAGS} session tags and the service sets ${AUTOMATIC_TAG_KEYS.length}, so at most ${MAX_POLICY_TAGS}`,
+    );
   }
   const automatic = new Set<string>(AUTOMATIC_TAG_KEYS.map((key) => key.toLowerCase()));
   const seen = new Map<string, string>();
@@ -121,7 +139,8 @@ function checkTags(tags: Readonly<Record<string, string>>): string[] {
     if (key.length < 1 || key.length > MAX_TAG_KEY_CHARS) problems.push(`tag key ${shown} must be 1-${MAX_TAG_KEY_CHARS} characters`);
     if (!TAG_TEXT.test(key)) problems.push(`tag key ${shown} may hold only letters, digits, spaces and _ . : / = + - @`);
     if (/^aws:/i.test(key)) problems.push(`tag key ${shown}: keys starting with "aws:" are reserved by AWS`);
-    if (automatic.has(key.toLowerCase())) problems.push(`tag key ${shown} is set by the service on every session (${AUTOMATIC_TAG_KEYS.join(', ')}; keys compare case-insensitively)`);
+    if (automatic.has(key.toLowerCase()))
+      problems.push(`tag key ${shown} is set by the service on every session (${AUTOMATIC_TAG_KEYS.join(', ')}; keys compare case-insensitively)`);
     const earlier = seen.get(key.toLowerCase());
     if (earlier !== undefined) problems.push(`tag keys ${JSON.stringify(earlier)} and ${shown} differ only in case; STS treats them as the same key`);
     seen.set(key.toLowerCase(), key);

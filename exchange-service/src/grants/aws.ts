@@ -21,8 +21,16 @@ import type { AwsGrant } from '../policy/model/compile.ts';
 import type { AwsCredentialResponse } from './token-response.ts';
 import type { Minter, MintRequest, MintedCredential } from './minter.ts';
 import {
-  AUTOMATIC_TAG_KEYS, MAX_SESSION_TAGS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS, STS_MAX_DURATION, STS_MIN_DURATION,
-  minifiedPolicy, toRoleSessionName, toSourceIdentity, toTagText,
+  AUTOMATIC_TAG_KEYS,
+  MAX_SESSION_TAGS,
+  MAX_TAG_KEY_CHARS,
+  MAX_TAG_VALUE_CHARS,
+  STS_MAX_DURATION,
+  STS_MIN_DURATION,
+  minifiedPolicy,
+  toRoleSessionName,
+  toSourceIdentity,
+  toTagText,
 } from './aws-limits.ts';
 
 /** The `issued_token_type` of `aws` grants. */
@@ -30,8 +38,15 @@ export const AWS_CREDENTIALS_TOKEN_TYPE = 'urn:latchkey:token-type:aws-credentia
 
 /** STS error codes worth another attempt (besides 429, 5xx and network failures). */
 const TRANSIENT_CODES = new Set([
-  'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException', 'RequestThrottled',
-  'IDPCommunicationError', 'ServiceUnavailable', 'InternalFailure', 'InternalError',
+  'Throttling',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+  'RequestThrottled',
+  'IDPCommunicationError',
+  'ServiceUnavailable',
+  'InternalFailure',
+  'InternalError',
 ]);
 const BACKOFF_BASE_MS = 200;
 const BACKOFF_CAP_MS = 2000;
@@ -105,7 +120,12 @@ export function createAwsMinter(options: AwsMinterOptions): Minter {
       const log = settings.logger.child({ grant_id: grantId, role_arn: input.RoleArn });
       const { output, attempts } = await assumeRole(await sts(), input, { ...settings, logger: log });
       const credential = toCredential(output, policy.grant.region ?? options.region, attempts);
-      log.info('aws session issued', { session_name: input.RoleSessionName, source_identity: input.SourceIdentity ?? null, access_key_id: credential.access_key_id, attempts });
+      log.info('aws session issued', {
+        session_name: input.RoleSessionName,
+        source_identity: input.SourceIdentity ?? null,
+        access_key_id: credential.access_key_id,
+        attempts,
+      });
       return {
         response: { access_token: credential.session_token, issued_token_type: AWS_CREDENTIALS_TOKEN_TYPE, token_type: 'N_A', aws: credential },
         credentialSha256: createHash('sha256').update(credential.session_token).digest('hex'),
@@ -160,7 +180,11 @@ function sessionTags(request: MintRequest, grant: AwsGrant, logger: Logger): Tag
 }
 
 /** One AssumeRole with bounded retries of transient failures, all within `timeoutMs`. */
-async function assumeRole(send: SendAssumeRole, input: AssumeRoleCommandInput, settings: CallSettings): Promise<{ output: AssumeRoleCommandOutput; attempts: number }> {
+async function assumeRole(
+  send: SendAssumeRole,
+  input: AssumeRoleCommandInput,
+  settings: CallSettings,
+): Promise<{ output: AssumeRoleCommandOutput; attempts: number }> {
   const deadline = settings.now() + settings.timeoutMs;
   for (let attempt = 1; ; attempt += 1) {
     const remaining = deadline - settings.now();
@@ -174,7 +198,8 @@ async function assumeRole(send: SendAssumeRole, input: AssumeRoleCommandInput, s
       throw new LatchkeyError('upstream_denied', `AWS STS refused to assume the role (${failure.code})`, { logDetail: detail });
     }
     const delay = Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
-    if (attempt >= settings.maxAttempts) throw new LatchkeyError('upstream_unavailable', `AWS STS is unavailable (${failure.code}); try again`, { logDetail: detail });
+    if (attempt >= settings.maxAttempts)
+      throw new LatchkeyError('upstream_unavailable', `AWS STS is unavailable (${failure.code}); try again`, { logDetail: detail });
     if (settings.now() + delay >= deadline) throw timedOut(settings, attempt, detail);
     settings.logger.warn('aws sts call failed; retrying', { code: failure.code, attempt, delay_ms: Math.round(delay) });
     await new Promise((resolve) => setTimeout(resolve, delay));
@@ -221,11 +246,21 @@ interface Classified {
 
 /** STS errors by code and status; failures without an HTTP status are network failures. */
 function classify(error: unknown): Classified {
-  const fields = (typeof error === 'object' && error !== null ? error : {}) as { name?: unknown; Code?: unknown; code?: unknown; message?: unknown; $metadata?: { httpStatusCode?: number } };
+  const fields = (typeof error === 'object' && error !== null ? error : {}) as {
+    name?: unknown;
+    Code?: unknown;
+    code?: unknown;
+    message?: unknown;
+    $metadata?: { httpStatusCode?: number };
+  };
   const status = fields.$metadata?.httpStatusCode;
   const raw = [fields.Code, fields.code, fields.name].find((value) => typeof value === 'string' && value !== '') as string | undefined;
   // The code reaches the client's description, so it is kept to what an STS code looks like.
-  const code = (raw ?? 'NetworkError').replace(/Exception$/, '').replace(/[^\w.-]/g, '').slice(0, 64) || 'Unknown';
+  const code =
+    (raw ?? 'NetworkError')
+      .replace(/Exception$/, '')
+      .replace(/[^\w.-]/g, '')
+      .slice(0, 64) || 'Unknown';
   const message = (typeof fields.message === 'string' ? fields.message : String(error)).slice(0, 500);
   if (status === undefined) return { transient: true, code, message };
   return { transient: TRANSIENT_CODES.has(code) || status === 429 || status >= 500, code: status >= 200 && status < 300 ? 'InvalidResponse' : code, message };
@@ -242,7 +277,9 @@ function toCredential(output: AssumeRoleCommandOutput, region: string, attempts:
     Expiration: expiration instanceof Date && !Number.isNaN(expiration.getTime()) ? expiration.toISOString().replace(/\.\d{3}Z$/, 'Z') : undefined,
     'AssumedRoleUser.Arn': output.AssumedRoleUser?.Arn,
   };
-  const missing = Object.entries(parts).filter(([, value]) => typeof value !== 'string' || value === '').map(([name]) => name);
+  const missing = Object.entries(parts)
+    .filter(([, value]) => typeof value !== 'string' || value === '')
+    .map(([name]) => name);
   if (missing.length > 0) {
     throw new LatchkeyError('upstream_denied', 'AWS STS returned an incomplete credential', {
       logDetail: `STS AssumeRole response lacks ${missing.join(', ')} (attempt ${attempts})`,

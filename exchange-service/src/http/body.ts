@@ -6,7 +6,6 @@ import type { Readable } from 'node:stream';
 import { LatchkeyError, fail } from '../errors.ts';
 import { BodyTooLargeError } from './reasons.ts';
 
-
 /** What {@link readBodyCapped} reads on the Node server: the request's own stream. */
 export type NodeBody = Pick<Readable, 'on' | 'off' | 'readableEnded'>;
 

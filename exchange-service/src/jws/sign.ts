@@ -23,7 +23,11 @@ export interface UnsignedJws {
 const encode = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 /** The unsigned half of a compact JWS: `alg` and `kid` come from the key. */
-export function unsignedJws(key: Pick<SigningKey, 'alg' | 'kid' | 'keyObject'>, header: Record<string, unknown>, payload: Record<string, unknown>): UnsignedJws {
+export function unsignedJws(
+  key: Pick<SigningKey, 'alg' | 'kid' | 'keyObject'>,
+  header: Record<string, unknown>,
+  payload: Record<string, unknown>,
+): UnsignedJws {
   if (key.alg !== 'ES256') throw new Error(`unsupported signing algorithm ${key.alg}`);
   return { signingInput: `${encode({ ...header, alg: key.alg, kid: key.kid })}.${encode(payload)}`, key: key.keyObject };
 }

@@ -125,7 +125,9 @@ function trustIssuers(options: TokenVerifierOptions): Map<string, TrustedIssuer>
     const algorithms = issuerAlgorithms(config);
     const staticKeys = options.staticKeys?.[name];
     const keys = createJwksCache({
-      issuer: name, config, algorithms,
+      issuer: name,
+      config,
+      algorithms,
       logger: (options.logger ?? silentLogger).child({ issuer: name }),
       ...(staticKeys !== undefined ? { staticKeys } : {}),
       ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
@@ -170,7 +172,7 @@ function checkAudience(aud: unknown, audience: string): void {
 
 /** Attacker-controlled text in a description: JSON-quoted (no control characters) and bounded. */
 function quote(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   return JSON.stringify(text.length > 120 ? `${text.slice(0, 120)}…` : text);
 }
 

@@ -163,7 +163,11 @@ export function parseStoredRecord(seq: number, text: string): StoredAuditRecord 
   const record = AuditRecord.safeParse(parsed);
   if (!record.success) {
     const issue = record.error.issues[0];
-    throw new CorruptRecordError(seq, text, `audit record seq ${seq} does not have the record's shape (${issue?.path.join('.') || 'record'}: ${issue?.message ?? 'invalid'})`);
+    throw new CorruptRecordError(
+      seq,
+      text,
+      `audit record seq ${seq} does not have the record's shape (${issue?.path.join('.') || 'record'}: ${issue?.message ?? 'invalid'})`,
+    );
   }
   return { ...record.data, seq };
 }

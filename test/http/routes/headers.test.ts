@@ -37,7 +37,13 @@ describe('response headers on every route', () => {
   });
 
   it('a 404, a wrong method, /healthz, /metrics and the key set', async () => {
-    for (const [path, init] of [['/no-such-route', {}], ['/token', { method: 'GET' }], ['/healthz', {}], ['/metrics', {}], ['/.well-known/jwks.json', {}]] as const) {
+    for (const [path, init] of [
+      ['/no-such-route', {}],
+      ['/token', { method: 'GET' }],
+      ['/healthz', {}],
+      ['/metrics', {}],
+      ['/.well-known/jwks.json', {}],
+    ] as const) {
       const response = await fetch(`${svc.url}${path}`, init);
       await response.arrayBuffer();
       check(response, `${init.method ?? 'GET'} ${path} (${response.status})`);

@@ -71,7 +71,8 @@ describe('POST /introspect', () => {
   // Every inactive answer is exactly { active: false } (RFC 7662 §2.2), with the reason only in the audit record.
   const inactive: Array<{ name: string; reason: string; token: () => Promise<string>; after?: () => void }> = [
     {
-      name: 'revoked grant', reason: 'revoked',
+      name: 'revoked grant',
+      reason: 'revoked',
       token: async () => {
         const { accessToken } = await grant();
         assert.equal((await svc.post('/revoke', { token: accessToken })).status, 200);
@@ -79,7 +80,8 @@ describe('POST /introspect', () => {
       },
     },
     {
-      name: 'expired grant', reason: 'token_expired',
+      name: 'expired grant',
+      reason: 'token_expired',
       token: async () => {
         const { accessToken } = await grant({ ttl: '60' });
         clockOffset = 120_000;
@@ -121,7 +123,11 @@ describe('POST /introspect', () => {
     { name: 'a wrong secret', headers: { authorization: 'Bearer not-the-secret' }, challenge: /error="invalid_token"/ },
     { name: 'the secret with one character more', headers: { authorization: `Bearer ${BEARER}x` }, challenge: /error="invalid_token"/ },
     { name: 'a prefix of the secret', headers: { authorization: `Bearer ${BEARER.slice(0, 8)}` }, challenge: /error="invalid_token"/ },
-    { name: 'the secret as Basic credentials', headers: { authorization: `Basic ${Buffer.from(`x:${BEARER}`).toString('base64')}` }, challenge: /error="invalid_token"/ },
+    {
+      name: 'the secret as Basic credentials',
+      headers: { authorization: `Basic ${Buffer.from(`x:${BEARER}`).toString('base64')}` },
+      challenge: /error="invalid_token"/,
+    },
     { name: 'an empty bearer', headers: { authorization: 'Bearer ' }, challenge: /error="invalid_token"/ },
   ];
   for (const c of unauthorised) {

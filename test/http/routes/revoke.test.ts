@@ -96,10 +96,22 @@ describe('POST /revoke', () => {
   // Form 2: grant id plus a fresh OIDC token. Each case signs a token with these claim overrides.
   const runCases: Array<{ name: string; claims: Record<string, unknown>; revoked: boolean; outcome: string; reason: string | null }> = [
     { name: 'same run, fresh token', claims: {}, revoked: true, outcome: 'revoked', reason: null },
-    { name: 'same run, another job of it (other sha and workflow)', claims: { sha: 'f'.repeat(40), job_workflow_ref: 'acme/webapp/.github/workflows/other.yml@refs/heads/main' }, revoked: true, outcome: 'revoked', reason: null },
+    {
+      name: 'same run, another job of it (other sha and workflow)',
+      claims: { sha: 'f'.repeat(40), job_workflow_ref: 'acme/webapp/.github/workflows/other.yml@refs/heads/main' },
+      revoked: true,
+      outcome: 'revoked',
+      reason: null,
+    },
     { name: 'another run of the repository', claims: { run_id: '999' }, revoked: false, outcome: 'denied', reason: 'run_mismatch' },
     { name: 'a re-run (another attempt) of the run', claims: { run_attempt: '2' }, revoked: false, outcome: 'denied', reason: 'run_mismatch' },
-    { name: 'another repository with the same run id', claims: { repository: 'acme/other', repository_id: '7' }, revoked: false, outcome: 'denied', reason: 'run_mismatch' },
+    {
+      name: 'another repository with the same run id',
+      claims: { repository: 'acme/other', repository_id: '7' },
+      revoked: false,
+      outcome: 'denied',
+      reason: 'run_mismatch',
+    },
     { name: 'a token without run claims', claims: { run_id: undefined, run_attempt: undefined }, revoked: false, outcome: 'denied', reason: 'run_mismatch' },
   ];
   for (const c of runCases) {
@@ -120,7 +132,11 @@ describe('POST /revoke', () => {
   }
 
   it('grant-id form: an unknown grant id → 200, audited as grant_unknown', async () => {
-    const res = await svc.post('/revoke', { token: '00000000-0000-4000-8000-000000000000', token_type_hint: 'grant_id', subject_token: await svc.issuer.sign() });
+    const res = await svc.post('/revoke', {
+      token: '00000000-0000-4000-8000-000000000000',
+      token_type_hint: 'grant_id',
+      subject_token: await svc.issuer.sign(),
+    });
     assert.equal(res.status, 200);
     assert.equal(revokeRecord(res.headers.get('x-request-id'))?.reason, 'grant_unknown');
   });
@@ -129,7 +145,11 @@ describe('POST /revoke', () => {
   const badTokens: Array<{ name: string; reason: string; token: () => Promise<string> }> = [
     { name: 'signed by an attacker key', reason: 'token_invalid', token: () => svc.issuer.sign({}, { key: 'attacker' }) },
     { name: 'not a JWT', reason: 'token_invalid', token: async () => 'not.a.jwt' },
-    { name: 'expired', reason: 'token_expired', token: () => svc.issuer.sign({ exp: Math.floor(Date.now() / 1000) - 600, iat: Math.floor(Date.now() / 1000) - 900 }) },
+    {
+      name: 'expired',
+      reason: 'token_expired',
+      token: () => svc.issuer.sign({ exp: Math.floor(Date.now() / 1000) - 600, iat: Math.floor(Date.now() / 1000) - 900 }),
+    },
     { name: 'for another audience', reason: 'audience_mismatch', token: () => svc.issuer.sign({ aud: 'sts.amazonaws.com' }) },
     { name: 'from an untrusted issuer', reason: 'issuer_untrusted', token: () => svc.issuer.sign({ iss: 'https://evil.example' }) },
   ];
@@ -148,9 +168,24 @@ describe('POST /revoke', () => {
   }
 
   const malformed: Array<{ name: string; send: () => Promise<Response> }> = [
-    { name: 'no token', send: () => fetch(`${svc.url}/revoke`, { method: 'POST', body: 'token_type_hint=access_token', headers: { 'content-type': 'application/x-www-form-urlencoded' } }) },
-    { name: 'grant_id hint without subject_token', send: () => fetch(`${svc.url}/revoke`, { method: 'POST', body: 'token=abc&token_type_hint=grant_id', headers: { 'content-type': 'application/x-www-form-urlencoded' } }) },
-    { name: 'a repeated parameter', send: () => fetch(`${svc.url}/revoke`, { method: 'POST', body: 'token=a&token=b', headers: { 'content-type': 'application/x-www-form-urlencoded' } }) },
+    {
+      name: 'no token',
+      send: () =>
+        fetch(`${svc.url}/revoke`, { method: 'POST', body: 'token_type_hint=access_token', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+    },
+    {
+      name: 'grant_id hint without subject_token',
+      send: () =>
+        fetch(`${svc.url}/revoke`, {
+          method: 'POST',
+          body: 'token=abc&token_type_hint=grant_id',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        }),
+    },
+    {
+      name: 'a repeated parameter',
+      send: () => fetch(`${svc.url}/revoke`, { method: 'POST', body: 'token=a&token=b', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+    },
     { name: 'text/plain body', send: () => fetch(`${svc.url}/revoke`, { method: 'POST', body: 'token=abc', headers: { 'content-type': 'text/plain' } }) },
   ];
   for (const c of malformed) {

@@ -57,36 +57,116 @@ describe('POST /token', () => {
   });
 
   const cases: Array<{ name: string; status: number; error: string; reason: string; params: () => Promise<Record<string, string>> }> = [
-    { name: 'missing subject_token', status: 400, error: 'invalid_request', reason: 'malformed',
-      params: async () => { const p = exchangeParams('x', 'webapp/read'); delete (p as Partial<typeof p>).subject_token; return p; } },
-    { name: 'unknown subject_token_type', status: 400, error: 'invalid_request', reason: 'malformed',
-      params: async () => exchangeParams(await svc.issuer.sign(), 'webapp/read', { subject_token_type: 'urn:x' }) },
-    { name: 'ATTACKS 18: token over 16 KiB', status: 400, error: 'invalid_request', reason: 'malformed',
-      params: async () => exchangeParams('a'.repeat(17 * 1024), 'webapp/read') },
-    { name: 'other grant type', status: 400, error: 'unsupported_grant_type', reason: 'grant_type',
-      params: async () => exchangeParams(await svc.issuer.sign(), 'webapp/read', { grant_type: 'client_credentials' }) },
-    { name: 'unparsable token', status: 400, error: 'invalid_request', reason: 'token_invalid',
-      params: async () => exchangeParams('not.a.jwt', 'webapp/read') },
-    { name: 'token signed by an attacker key', status: 400, error: 'invalid_request', reason: 'token_invalid',
-      params: async () => exchangeParams(await svc.issuer.sign({}, { key: 'attacker' }), 'webapp/read') },
-    { name: 'expired token', status: 400, error: 'invalid_request', reason: 'token_expired',
-      params: async () => exchangeParams(await svc.issuer.sign({ exp: Math.floor(Date.now() / 1000) - 600, iat: Math.floor(Date.now() / 1000) - 900 }), 'webapp/read') },
-    { name: 'untrusted issuer', status: 400, error: 'invalid_request', reason: 'issuer_untrusted',
-      params: async () => exchangeParams(await svc.issuer.sign({ iss: `${svc.issuer.url}/` }), 'webapp/read') },
-    { name: 'another audience', status: 400, error: 'invalid_request', reason: 'audience_mismatch',
-      params: async () => exchangeParams(await svc.issuer.sign({ aud: 'sts.amazonaws.com' }), 'webapp/read') },
-    { name: 'no such policy', status: 400, error: 'invalid_target', reason: 'policy_unknown',
-      params: async () => exchangeParams(await svc.issuer.sign(), 'webapp/nope') },
-    { name: 'subject does not satisfy the policy', status: 400, error: 'invalid_request', reason: 'policy_denied',
-      params: async () => exchangeParams(await svc.issuer.sign({ ref: 'refs/heads/dev' }), 'webapp/read') },
-    { name: 'ATTACKS 17: ttl beyond the policy max', status: 400, error: 'invalid_request', reason: 'ttl_exceeded',
-      params: async () => exchangeParams(await svc.issuer.sign(), 'webapp/read', { ttl: '7200' }) },
-    { name: 'ATTACKS 17: scope beyond the policy', status: 400, error: 'invalid_scope', reason: 'scope_exceeded',
-      params: async () => exchangeParams(await svc.issuer.sign(), 'webapp/read', { scope: 'artifacts:read admin' }) },
-    { name: 'ATTACKS 17: requested token type of another kind', status: 400, error: 'invalid_request', reason: 'token_type',
-      params: async () => exchangeParams(await svc.issuer.sign(), 'webapp/read', { requested_token_type: 'urn:latchkey:token-type:aws-credentials' }) },
-    { name: 'ATTACKS 17: justification missing', status: 400, error: 'invalid_request', reason: 'justification_required',
-      params: async () => exchangeParams(await svc.issuer.sign(), 'webapp/justified') },
+    {
+      name: 'missing subject_token',
+      status: 400,
+      error: 'invalid_request',
+      reason: 'malformed',
+      params: async () => {
+        const p = exchangeParams('x', 'webapp/read');
+        delete (p as Partial<typeof p>).subject_token;
+        return p;
+      },
+    },
+    {
+      name: 'unknown subject_token_type',
+      status: 400,
+      error: 'invalid_request',
+      reason: 'malformed',
+      params: async () => exchangeParams(await svc.issuer.sign(), 'webapp/read', { subject_token_type: 'urn:x' }),
+    },
+    {
+      name: 'ATTACKS 18: token over 16 KiB',
+      status: 400,
+      error: 'invalid_request',
+      reason: 'malformed',
+      params: async () => exchangeParams('a'.repeat(17 * 1024), 'webapp/read'),
+    },
+    {
+      name: 'other grant type',
+      status: 400,
+      error: 'unsupported_grant_type',
+      reason: 'grant_type',
+      params: async () => exchangeParams(await svc.issuer.sign(), 'webapp/read', { grant_type: 'client_credentials' }),
+    },
+    {
+      name: 'unparsable token',
+      status: 400,
+      error: 'invalid_request',
+      reason: 'token_invalid',
+      params: async () => exchangeParams('not.a.jwt', 'webapp/read'),
+    },
+    {
+      name: 'token signed by an attacker key',
+      status: 400,
+      error: 'invalid_request',
+      reason: 'token_invalid',
+      params: async () => exchangeParams(await svc.issuer.sign({}, { key: 'attacker' }), 'webapp/read'),
+    },
+    {
+      name: 'expired token',
+      status: 400,
+      error: 'invalid_request',
+      reason: 'token_expired',
+      params: async () =>
+        exchangeParams(await svc.issuer.sign({ exp: Math.floor(Date.now() / 1000) - 600, iat: Math.floor(Date.now() / 1000) - 900 }), 'webapp/read'),
+    },
+    {
+      name: 'untrusted issuer',
+      status: 400,
+      error: 'invalid_request',
+      reason: 'issuer_untrusted',
+      params: async () => exchangeParams(await svc.issuer.sign({ iss: `${svc.issuer.url}/` }), 'webapp/read'),
+    },
+    {
+      name: 'another audience',
+      status: 400,
+      error: 'invalid_request',
+      reason: 'audience_mismatch',
+      params: async () => exchangeParams(await svc.issuer.sign({ aud: 'sts.amazonaws.com' }), 'webapp/read'),
+    },
+    {
+      name: 'no such policy',
+      status: 400,
+      error: 'invalid_target',
+      reason: 'policy_unknown',
+      params: async () => exchangeParams(await svc.issuer.sign(), 'webapp/nope'),
+    },
+    {
+      name: 'subject does not satisfy the policy',
+      status: 400,
+      error: 'invalid_request',
+      reason: 'policy_denied',
+      params: async () => exchangeParams(await svc.issuer.sign({ ref: 'refs/heads/dev' }), 'webapp/read'),
+    },
+    {
+      name: 'ATTACKS 17: ttl beyond the policy max',
+      status: 400,
+      error: 'invalid_request',
+      reason: 'ttl_exceeded',
+      params: async () => exchangeParams(await svc.issuer.sign(), 'webapp/read', { ttl: '7200' }),
+    },
+    {
+      name: 'ATTACKS 17: scope beyond the policy',
+      status: 400,
+      error: 'invalid_scope',
+      reason: 'scope_exceeded',
+      params: async () => exchangeParams(await svc.issuer.sign(), 'webapp/read', { scope: 'artifacts:read admin' }),
+    },
+    {
+      name: 'ATTACKS 17: requested token type of another kind',
+      status: 400,
+      error: 'invalid_request',
+      reason: 'token_type',
+      params: async () => exchangeParams(await svc.issuer.sign(), 'webapp/read', { requested_token_type: 'urn:latchkey:token-type:aws-credentials' }),
+    },
+    {
+      name: 'ATTACKS 17: justification missing',
+      status: 400,
+      error: 'invalid_request',
+      reason: 'justification_required',
+      params: async () => exchangeParams(await svc.issuer.sign(), 'webapp/justified'),
+    },
   ];
   for (const c of cases) {
     it(`${c.name} → ${c.status} ${c.reason}`, async () => {
@@ -109,7 +189,9 @@ describe('POST /token', () => {
   it('grants with a justification and records it', async () => {
     const res = await svc.post('/token', exchangeParams(await svc.issuer.sign(), 'webapp/justified', { justification: 'CHG-1234' }));
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    const record = svc.audit.map((line) => JSON.parse(line) as Record<string, unknown>).find((r) => (r.grant as { id?: string } | null)?.id === res.body.grant_id);
+    const record = svc.audit
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((r) => (r.grant as { id?: string } | null)?.id === res.body.grant_id);
     assert.equal(record?.justification, 'CHG-1234');
   });
 
@@ -159,10 +241,16 @@ describe('POST /token', () => {
     const declared = await fetch(`${svc.url}/token`, { method: 'POST', body: `a=${big}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     assert.equal(declared.status, 413);
     assert.equal(((await declared.json()) as { reason: string }).reason, 'malformed');
-    const chunked = await rawRequest(svc.url, `POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${(70 * 1024).toString(16)}\r\n${big}\r\n0\r\n\r\n`);
+    const chunked = await rawRequest(
+      svc.url,
+      `POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${(70 * 1024).toString(16)}\r\n${big}\r\n0\r\n\r\n`,
+    );
     assert.match(chunked, /^HTTP\/1\.1 413/);
     assert.match(chunked, /"reason":"malformed"/);
-    const lying = await rawRequest(svc.url, `POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10\r\nConnection: close\r\n\r\n${big}`);
+    const lying = await rawRequest(
+      svc.url,
+      `POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10\r\nConnection: close\r\n\r\n${big}`,
+    );
     // Node reads exactly Content-Length bytes as the body; the rest is a malformed next request.
     assert.match(lying, /^HTTP\/1\.1 400/);
   });
@@ -251,7 +339,7 @@ function rawRequest(base: string, payload: string): Promise<string> {
 }
 
 describe('POST /token across issuers (ATTACKS.md 16)', () => {
-  it('ATTACKS 16: answers policy_unknown when a policy of one issuer is asked for with the other issuer\'s token', async () => {
+  it("ATTACKS 16: answers policy_unknown when a policy of one issuer is asked for with the other issuer's token", async () => {
     const { startTestIssuer } = await import('../../support/oidc-issuer.ts');
     const github = await startTestIssuer({ audience: 'https://latchkey.test' });
     const ghes = await startTestIssuer({ audience: 'https://latchkey.test' });

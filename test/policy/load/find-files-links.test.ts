@@ -25,7 +25,10 @@ describe('findPolicyFiles through links', () => {
 
   it('reads files at the real path the listing saw, and records the folder link', async () => {
     const found = await findPolicyFiles(join(dir, 'policies'));
-    assert.deepEqual(found.entries.map((entry) => entry.name), ['webapp/read']);
+    assert.deepEqual(
+      found.entries.map((entry) => entry.name),
+      ['webapp/read'],
+    );
     assert.equal(found.entries[0]?.file, join(dir, 'policies', 'webapp', 'read.yaml'));
     assert.match(String(found.entries[0]?.source), /\/v1\/webapp\/read\.yaml$/);
     assert.ok(found.links.some((link) => link.path === join(dir, 'policies') && link.real.endsWith('/v1')));

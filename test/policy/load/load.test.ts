@@ -11,7 +11,14 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadPolicies, PolicyLoadError, formatProblem, type PolicyProblem, type PolicySet, type LoadPoliciesOptions } from '../../../exchange-service/src/policy/load/load.ts';
+import {
+  loadPolicies,
+  PolicyLoadError,
+  formatProblem,
+  type PolicyProblem,
+  type PolicySet,
+  type LoadPoliciesOptions,
+} from '../../../exchange-service/src/policy/load/load.ts';
 import { evaluatePolicy } from '../../../exchange-service/src/policy/model/evaluate.ts';
 import { defaultDevClaims } from '../../../exchange-service/src/dev/issuer.ts';
 import { policyWithSubject, writeFiles, writePolicyDir } from '../fixtures.ts';
@@ -57,32 +64,111 @@ const CASES: Case[] = [
       { file: 'a.yaml', line: 9, says: /^grant\.token: unknown key "audiance" \(did you mean "audience"\?\)$/ },
     ],
   },
-  { name: 'ATTACKS 23: wrong type', files: { 'a.yaml': GOOD.replace('ttl: { default: 10m, max: 30m }', 'ttl: 10m') }, problems: [{ file: 'a.yaml', line: 7, says: /^ttl: expected object, received string$/ }] },
-  { name: 'ATTACKS 23: unquoted number in the subject', files: { 'a.yaml': GOOD.replace('"892341"', '892341') }, problems: [{ file: 'a.yaml', line: 5, says: /^subject\.repository_id: .*quote numbers/ }] },
-  { name: 'ATTACKS 23: a wrong item in a list', files: { 'a.yaml': GOOD.replace('ref: refs/heads/main', 'ref: [refs/heads/main, 7]') }, problems: [{ file: 'a.yaml', line: 6, says: /^subject\.ref\[1\]: expected string, received number$/ }] },
+  {
+    name: 'ATTACKS 23: wrong type',
+    files: { 'a.yaml': GOOD.replace('ttl: { default: 10m, max: 30m }', 'ttl: 10m') },
+    problems: [{ file: 'a.yaml', line: 7, says: /^ttl: expected object, received string$/ }],
+  },
+  {
+    name: 'ATTACKS 23: unquoted number in the subject',
+    files: { 'a.yaml': GOOD.replace('"892341"', '892341') },
+    problems: [{ file: 'a.yaml', line: 5, says: /^subject\.repository_id: .*quote numbers/ }],
+  },
+  {
+    name: 'ATTACKS 23: a wrong item in a list',
+    files: { 'a.yaml': GOOD.replace('ref: refs/heads/main', 'ref: [refs/heads/main, 7]') },
+    problems: [{ file: 'a.yaml', line: 6, says: /^subject\.ref\[1\]: expected string, received number$/ }],
+  },
   {
     name: 'two grant kinds',
     files: { 'a.yaml': `${GOOD}  github: { repositories: [webapp], permissions: { contents: read } }\n` },
     problems: [{ file: 'a.yaml', line: 8, says: /^grant: grant must have exactly one of token, aws, github \(found: token, github\)$/ }],
   },
-  { name: 'ATTACKS 23: no grant kind', files: { 'a.yaml': GOOD.replace(/grant:[\s\S]*$/, 'grant: {}\n') }, problems: [{ file: 'a.yaml', line: 8, says: /found: none/ }] },
-  { name: 'ATTACKS 23: no repository constraint', files: { 'a.yaml': policyWithSubject('  ref: refs/heads/main') }, problems: [{ file: 'a.yaml', line: 3, says: /^subject: a GitHub policy must constrain the repository/ }] },
-  { name: 'ATTACKS 23: * in the owner part', files: { 'a.yaml': GOOD.replace('repository: acme/webapp', 'repository: "*/webapp"') }, problems: [{ file: 'a.yaml', line: 4, says: /owner part/ }] },
-  { name: 'ATTACKS 23: ttl.max above the service cap', files: { 'a.yaml': GOOD.replace('max: 30m', 'max: 2h') }, options: { maxTtl: 3600 }, problems: [{ file: 'a.yaml', line: 7, says: /^ttl\.max: 2h is above the service's limits\.max_ttl \(1h\)$/ }] },
-  { name: 'ATTACKS 23: bad duration (no unit)', files: { 'a.yaml': GOOD.replace('default: 10m', 'default: "15"') }, problems: [{ file: 'a.yaml', line: 7, says: /^ttl\.default: expected a duration such as 30s, 10m or 1h$/ }] },
-  { name: 'ATTACKS 23: zero duration', files: { 'a.yaml': GOOD.replace('default: 10m', 'default: 0s') }, problems: [{ file: 'a.yaml', line: 7, says: /^ttl\.default: expected a positive duration/ }] },
-  { name: 'ATTACKS 23: version 2', files: { 'a.yaml': GOOD.replace('version: 1', 'version: 2') }, problems: [{ file: 'a.yaml', line: 1, says: /^version: version must be 1$/ }] },
-  { name: 'ATTACKS 23: issuer not configured', files: { 'a.yaml': GOOD.replace('version: 1', 'version: 1\nissuer: ghes') }, options: { issuers: { github: { kind: 'github' } } }, problems: [{ file: 'a.yaml', line: 2, says: /^issuer "ghes" is not configured on this service \(configured: github\)$/ }] },
-  { name: 'ATTACKS 23: default issuer not configured', files: { 'a.yaml': GOOD }, options: { issuers: { dev: { kind: 'github' } } }, problems: [{ file: 'a.yaml', line: 1, says: /^issuer "github" is not configured/ }] },
+  {
+    name: 'ATTACKS 23: no grant kind',
+    files: { 'a.yaml': GOOD.replace(/grant:[\s\S]*$/, 'grant: {}\n') },
+    problems: [{ file: 'a.yaml', line: 8, says: /found: none/ }],
+  },
+  {
+    name: 'ATTACKS 23: no repository constraint',
+    files: { 'a.yaml': policyWithSubject('  ref: refs/heads/main') },
+    problems: [{ file: 'a.yaml', line: 3, says: /^subject: a GitHub policy must constrain the repository/ }],
+  },
+  {
+    name: 'ATTACKS 23: * in the owner part',
+    files: { 'a.yaml': GOOD.replace('repository: acme/webapp', 'repository: "*/webapp"') },
+    problems: [{ file: 'a.yaml', line: 4, says: /owner part/ }],
+  },
+  {
+    name: 'ATTACKS 23: ttl.max above the service cap',
+    files: { 'a.yaml': GOOD.replace('max: 30m', 'max: 2h') },
+    options: { maxTtl: 3600 },
+    problems: [{ file: 'a.yaml', line: 7, says: /^ttl\.max: 2h is above the service's limits\.max_ttl \(1h\)$/ }],
+  },
+  {
+    name: 'ATTACKS 23: bad duration (no unit)',
+    files: { 'a.yaml': GOOD.replace('default: 10m', 'default: "15"') },
+    problems: [{ file: 'a.yaml', line: 7, says: /^ttl\.default: expected a duration such as 30s, 10m or 1h$/ }],
+  },
+  {
+    name: 'ATTACKS 23: zero duration',
+    files: { 'a.yaml': GOOD.replace('default: 10m', 'default: 0s') },
+    problems: [{ file: 'a.yaml', line: 7, says: /^ttl\.default: expected a positive duration/ }],
+  },
+  {
+    name: 'ATTACKS 23: version 2',
+    files: { 'a.yaml': GOOD.replace('version: 1', 'version: 2') },
+    problems: [{ file: 'a.yaml', line: 1, says: /^version: version must be 1$/ }],
+  },
+  {
+    name: 'ATTACKS 23: issuer not configured',
+    files: { 'a.yaml': GOOD.replace('version: 1', 'version: 1\nissuer: ghes') },
+    options: { issuers: { github: { kind: 'github' } } },
+    problems: [{ file: 'a.yaml', line: 2, says: /^issuer "ghes" is not configured on this service \(configured: github\)$/ }],
+  },
+  {
+    name: 'ATTACKS 23: default issuer not configured',
+    files: { 'a.yaml': GOOD },
+    options: { issuers: { dev: { kind: 'github' } } },
+    problems: [{ file: 'a.yaml', line: 1, says: /^issuer "github" is not configured/ }],
+  },
   // The parser notices the unclosed list where the next line starts.
-  { name: 'ATTACKS 23: YAML syntax error', files: { 'a.yaml': GOOD.replace('ref: refs/heads/main', 'ref: [refs/heads/main') }, problems: [{ file: 'a.yaml', line: 7, says: /^YAML: Flow sequence .* must .* end with a \]$/ }] },
-  { name: 'ATTACKS 23: duplicate key', files: { 'a.yaml': GOOD.replace('ref: refs/heads/main', 'ref: refs/heads/main\n  ref: refs/heads/dev') }, problems: [{ file: 'a.yaml', line: 7, says: /^YAML: Map keys must be unique/ }] },
-  { name: 'ATTACKS 23: __proto__ as a claim name', files: { 'a.yaml': GOOD.replace('ref: refs/heads/main', '__proto__: refs/heads/main') }, problems: [{ file: 'a.yaml', line: 6, says: /^subject: "__proto__" is not allowed as a key$/ }] },
+  {
+    name: 'ATTACKS 23: YAML syntax error',
+    files: { 'a.yaml': GOOD.replace('ref: refs/heads/main', 'ref: [refs/heads/main') },
+    problems: [{ file: 'a.yaml', line: 7, says: /^YAML: Flow sequence .* must .* end with a \]$/ }],
+  },
+  {
+    name: 'ATTACKS 23: duplicate key',
+    files: { 'a.yaml': GOOD.replace('ref: refs/heads/main', 'ref: refs/heads/main\n  ref: refs/heads/dev') },
+    problems: [{ file: 'a.yaml', line: 7, says: /^YAML: Map keys must be unique/ }],
+  },
+  {
+    name: 'ATTACKS 23: __proto__ as a claim name',
+    files: { 'a.yaml': GOOD.replace('ref: refs/heads/main', '__proto__: refs/heads/main') },
+    problems: [{ file: 'a.yaml', line: 6, says: /^subject: "__proto__" is not allowed as a key$/ }],
+  },
   { name: 'ATTACKS 23: empty file', files: { 'a.yaml': '' }, problems: [{ file: 'a.yaml', line: 1, says: /expected object, received null/ }] },
-  { name: 'ATTACKS 23: invalid UTF-8', files: { 'a.yaml': Buffer.from([0x76, 0x3a, 0x20, 0xff, 0xfe, 0x0a]) }, problems: [{ file: 'a.yaml', line: 1, says: /^the file is not valid UTF-8$/ }] },
-  { name: 'ATTACKS 23: invalid name (upper case)', files: { 'Deploy.yaml': GOOD }, problems: [{ file: 'Deploy.yaml', line: 1, says: /"Deploy" is not a valid policy name/ }] },
-  { name: 'ATTACKS 23: invalid name (segment starts with -)', files: { 'team/-x.yaml': GOOD }, problems: [{ file: 'team/-x.yaml', line: 1, says: /"team\/-x" is not a valid policy name/ }] },
-  { name: 'ATTACKS 23: upper-case extension', files: { 'a.YAML': GOOD }, problems: [{ file: 'a.YAML', line: 1, says: /extension must be \.yaml or \.yml in lower case/ }] },
+  {
+    name: 'ATTACKS 23: invalid UTF-8',
+    files: { 'a.yaml': Buffer.from([0x76, 0x3a, 0x20, 0xff, 0xfe, 0x0a]) },
+    problems: [{ file: 'a.yaml', line: 1, says: /^the file is not valid UTF-8$/ }],
+  },
+  {
+    name: 'ATTACKS 23: invalid name (upper case)',
+    files: { 'Deploy.yaml': GOOD },
+    problems: [{ file: 'Deploy.yaml', line: 1, says: /"Deploy" is not a valid policy name/ }],
+  },
+  {
+    name: 'ATTACKS 23: invalid name (segment starts with -)',
+    files: { 'team/-x.yaml': GOOD },
+    problems: [{ file: 'team/-x.yaml', line: 1, says: /"team\/-x" is not a valid policy name/ }],
+  },
+  {
+    name: 'ATTACKS 23: upper-case extension',
+    files: { 'a.YAML': GOOD },
+    problems: [{ file: 'a.YAML', line: 1, says: /extension must be \.yaml or \.yml in lower case/ }],
+  },
   // ATTACKS 24
   {
     name: 'same name by extension',
@@ -129,11 +215,18 @@ describe('loadPolicies refuses bad sets with file and line', () => {
   }
 
   it('refuses a folder that does not exist', async () => {
-    await assert.rejects(loadPolicies('/nonexistent/latchkey-policies'), (error: unknown) => error instanceof PolicyLoadError && /cannot read the folder: ENOENT/.test(error.message));
+    await assert.rejects(
+      loadPolicies('/nonexistent/latchkey-policies'),
+      (error: unknown) => error instanceof PolicyLoadError && /cannot read the folder: ENOENT/.test(error.message),
+    );
   });
 
   it('gives the same problems when read on worker threads', async () => {
-    const { dir, remove } = await writePolicyDir({ 'ok.yaml': GOOD, 'bad.yaml': GOOD.replace('subject:', 'subjet:'), 'x/y.yaml': GOOD.replace('max: 30m', 'max: 2h') });
+    const { dir, remove } = await writePolicyDir({
+      'ok.yaml': GOOD,
+      'bad.yaml': GOOD.replace('subject:', 'subjet:'),
+      'x/y.yaml': GOOD.replace('max: 30m', 'max: 2h'),
+    });
     try {
       const inline = await loadPolicies(dir, { maxTtl: 3600, threads: 0 }).catch((error: unknown) => error);
       const threaded = await loadPolicies(dir, { maxTtl: 3600, threads: 2 }).catch((error: unknown) => error);
@@ -173,7 +266,12 @@ describe('loadPolicies loads good sets', () => {
 
   it('records each file digest (SHA-256 of the bytes) and issuer', async () => {
     const policy = set.policies.get('webapp/deploy-prod')!;
-    assert.equal(policy.digest, createHash('sha256').update(await readFile(join(dir, 'webapp/deploy-prod.yaml'))).digest('hex'));
+    assert.equal(
+      policy.digest,
+      createHash('sha256')
+        .update(await readFile(join(dir, 'webapp/deploy-prod.yaml')))
+        .digest('hex'),
+    );
     assert.notEqual(set.policies.get('crlf')!.digest, policy.digest, 'other bytes, other digest');
     assert.equal(set.policies.get('gitlab/build')!.issuer, 'gitlab');
   });
@@ -192,8 +290,14 @@ describe('loadPolicies loads good sets', () => {
     const threaded = await loadPolicies(dir, { issuers: { github: { kind: 'github' }, gitlab: { kind: 'gitlab' } }, threads: 2 });
     const inline = await loadPolicies(dir, { issuers: { github: { kind: 'github' }, gitlab: { kind: 'gitlab' } }, threads: 0 });
     assert.equal(threaded.version, inline.version);
-    assert.deepEqual([...threaded.policies.values()].map((p) => [p.name, p.digest, p.conditions.map((c) => c.patterns)]), [...inline.policies.values()].map((p) => [p.name, p.digest, p.conditions.map((c) => c.patterns)]));
-    assert.equal(evaluatePolicy(threaded.policies.get('webapp/deploy-prod')!, { repository: 'ACME/webapp', repository_id: '892341', ref: 'refs/heads/main' }).granted, true);
+    assert.deepEqual(
+      [...threaded.policies.values()].map((p) => [p.name, p.digest, p.conditions.map((c) => c.patterns)]),
+      [...inline.policies.values()].map((p) => [p.name, p.digest, p.conditions.map((c) => c.patterns)]),
+    );
+    assert.equal(
+      evaluatePolicy(threaded.policies.get('webapp/deploy-prod')!, { repository: 'ACME/webapp', repository_id: '892341', ref: 'refs/heads/main' }).granted,
+      true,
+    );
   });
 
   it('follows symbolic links (ConfigMap mounts) and reads each real folder once', async () => {
@@ -213,7 +317,11 @@ describe('policy set version from git', () => {
   it('is the commit, with -dirty and the set digest while the folder has changes', async (t) => {
     const { dir, remove } = await writePolicyDir({ 'policies/a.yaml': GOOD, 'other.txt': 'x' });
     t.after(remove);
-    const git = (...args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.invalid' } }).trim();
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-C', dir, ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.invalid' },
+      }).trim();
     git('init', '--quiet');
     git('add', '.');
     git('commit', '--quiet', '-m', 'policies');
@@ -256,6 +364,9 @@ describe('the shipped examples', () => {
   });
 
   it('are refused by a service without the dev issuers', async () => {
-    await assert.rejects(loadPolicies(examples, { issuers: { github: { kind: 'github' } } }), (error: unknown) => error instanceof PolicyLoadError && error.problems.every((p) => /issuer "(dev|ghes)" is not configured/.test(p.message)));
+    await assert.rejects(
+      loadPolicies(examples, { issuers: { github: { kind: 'github' } } }),
+      (error: unknown) => error instanceof PolicyLoadError && error.problems.every((p) => /issuer "(dev|ghes)" is not configured/.test(p.message)),
+    );
   });
 });

@@ -30,19 +30,45 @@ const CASES: Case[] = [
   { name: 'constrains repository_owner_id only', text: policyWithSubject('  repository_owner_id: "1342004"'), problems: [] },
   { name: 'owner fixed, repository globbed', text: policyWithSubject('  repository: acme/*'), problems: [] },
   { name: 'owner fixed, ** after it', text: policyWithSubject('  repository: "acme/**"'), problems: [] },
-  { name: 'no repository constraint (github)', text: policyWithSubject('  ref: refs/heads/main'), problems: [[3, /^subject: a GitHub policy must constrain the repository/]] },
+  {
+    name: 'no repository constraint (github)',
+    text: policyWithSubject('  ref: refs/heads/main'),
+    problems: [[3, /^subject: a GitHub policy must constrain the repository/]],
+  },
   { name: 'no repository constraint (gitlab kind is exempt)', text: policyWithSubject('  ref: refs/heads/main'), kind: 'gitlab', problems: [] },
-  { name: 'no repository constraint (generic kind is exempt)', text: policyWithSubject('  sub: "system:serviceaccount:ci:deployer"'), kind: 'generic', problems: [] },
-  { name: '* in the owner part', text: policyWithSubject('  repository: "*/webapp"'), problems: [[4, /^subject\.repository: "\*\/webapp" has a "\*" in the owner part/]] },
+  {
+    name: 'no repository constraint (generic kind is exempt)',
+    text: policyWithSubject('  sub: "system:serviceaccount:ci:deployer"'),
+    kind: 'generic',
+    problems: [],
+  },
+  {
+    name: '* in the owner part',
+    text: policyWithSubject('  repository: "*/webapp"'),
+    problems: [[4, /^subject\.repository: "\*\/webapp" has a "\*" in the owner part/]],
+  },
   { name: '* inside the owner', text: policyWithSubject('  repository: acme*/webapp'), problems: [[4, /owner part/]] },
   { name: '* with no slash at all', text: policyWithSubject('  repository: "*"'), problems: [[4, /owner part/]] },
   { name: '** as the whole repository', text: policyWithSubject('  repository: "**"'), problems: [[4, /owner part/]] },
-  { name: '* in one list item', text: policyWithSubject('  repository:\n    - acme/webapp\n    - "*/webapp"'), problems: [[6, /^subject\.repository\[1\]: .*owner part/]] },
+  {
+    name: '* in one list item',
+    text: policyWithSubject('  repository:\n    - acme/webapp\n    - "*/webapp"'),
+    problems: [[6, /^subject\.repository\[1\]: .*owner part/]],
+  },
   { name: '* in repository_owner', text: policyWithSubject('  repository_owner: "acme-*"'), problems: [[4, /^subject\.repository_owner: .*owner part/]] },
   { name: '* in repository_id', text: policyWithSubject('  repository_id: "89*"'), problems: [[4, /an ID is written exactly/]] },
   { name: '* in the owner part is fine for a generic issuer', text: policyWithSubject('  repository: "*/webapp"'), kind: 'generic', problems: [] },
-  { name: 'ttl.default above ttl.max', text: policyWithSubject('  repository_id: "1"').replace('default: 10m, max: 30m', 'default: 1h, max: 30m'), problems: [[5, /^ttl\.default: 1h is above ttl\.max \(30m\)/]] },
-  { name: 'ttl.max above the service cap', text: policyWithSubject('  repository_id: "1"').replace('max: 30m', 'max: 2h'), maxTtl: 3600, problems: [[5, /^ttl\.max: 2h is above the service's limits\.max_ttl \(1h\)/]] },
+  {
+    name: 'ttl.default above ttl.max',
+    text: policyWithSubject('  repository_id: "1"').replace('default: 10m, max: 30m', 'default: 1h, max: 30m'),
+    problems: [[5, /^ttl\.default: 1h is above ttl\.max \(30m\)/]],
+  },
+  {
+    name: 'ttl.max above the service cap',
+    text: policyWithSubject('  repository_id: "1"').replace('max: 30m', 'max: 2h'),
+    maxTtl: 3600,
+    problems: [[5, /^ttl\.max: 2h is above the service's limits\.max_ttl \(1h\)/]],
+  },
   { name: 'ttl.max at the service cap', text: policyWithSubject('  repository_id: "1"').replace('max: 30m', 'max: 1h'), maxTtl: 3600, problems: [] },
   { name: 'aws: 15m to 12h is fine', text: awsPolicy('{ default: 15m, max: 12h }'), problems: [] },
   { name: 'aws: default below 15m', text: awsPolicy('{ default: 10m, max: 1h }'), problems: [[5, /^ttl\.default: 10m is below 15m/]] },
@@ -63,11 +89,20 @@ describe('compile-time rules', () => {
   }
 
   it('compilePolicy returns the problems or the policy', () => {
-    const file = PolicyFileSchema.parse({ version: 1, description: 'd', subject: { ref: 'refs/heads/main' }, ttl: { default: '1h', max: '30m' }, grant: { token: { audience: 'a' } } });
+    const file = PolicyFileSchema.parse({
+      version: 1,
+      description: 'd',
+      subject: { ref: 'refs/heads/main' },
+      ttl: { default: '1h', max: '30m' },
+      grant: { token: { audience: 'a' } },
+    });
     const source = { name: 'p', file: 'p.yaml', digest: 'ab' };
     const refused = compilePolicy(file, source, { issuerKind: 'github' });
     assert.ok(!refused.ok);
-    assert.deepEqual(refused.problems.map((p) => p.path.join('.')), ['subject', 'ttl.default']);
+    assert.deepEqual(
+      refused.problems.map((p) => p.path.join('.')),
+      ['subject', 'ttl.default'],
+    );
     const compiled = compilePolicy(file, source, { issuerKind: 'gitlab' });
     assert.ok(!compiled.ok, 'ttl.default above ttl.max whatever the issuer');
     const fixed = compilePolicy({ ...file, ttl: { default: '10m', max: '30m' } }, source, { issuerKind: 'gitlab' });
@@ -76,14 +111,26 @@ describe('compile-time rules', () => {
   });
 
   it('checkPolicy refuses durations it cannot read, even past the schema', () => {
-    const file = { version: 1, description: 'd', issuer: 'github', subject: { repository_id: '1' }, ttl: { default: 'soon', max: '0s' }, justification: 'optional', grant: { token: { audience: 'a', scope: [] } } } satisfies PolicyFile;
-    assert.deepEqual(checkPolicy(file, { issuerKind: 'github' }).map((p) => p.path.join('.')), ['ttl.default', 'ttl.max']);
+    const file = {
+      version: 1,
+      description: 'd',
+      issuer: 'github',
+      subject: { repository_id: '1' },
+      ttl: { default: 'soon', max: '0s' },
+      justification: 'optional',
+      grant: { token: { audience: 'a', scope: [] } },
+    } satisfies PolicyFile;
+    assert.deepEqual(
+      checkPolicy(file, { issuerKind: 'github' }).map((p) => p.path.join('.')),
+      ['ttl.default', 'ttl.max'],
+    );
   });
 });
 
 describe('compiled form', () => {
   it('keeps identity, conditions in file order, seconds and the grant', () => {
-    const policy = compileText(`version: 1
+    const policy = compileText(
+      `version: 1
 description: Deploy.
 issuer: github
 subject:
@@ -98,11 +145,21 @@ grant:
     region: eu-west-1
     session_policy: { Version: "2012-10-17", Statement: [{ Effect: Allow, Action: ["s3:PutObject"], Resource: "*" }] }
     tags: { team: web }
-`, 'github', 'webapp/deploy');
+`,
+      'github',
+      'webapp/deploy',
+    );
     assert.equal(policy.name, 'webapp/deploy');
     assert.equal(policy.issuer, 'github');
     assert.equal(policy.description, 'Deploy.');
-    assert.deepEqual(policy.conditions.map((c) => [c.claim, c.patterns]), [['ref', ['refs/heads/main']], ['repository', ['acme/webapp']], ['event_name', ['push', 'pull_request_target']]]);
+    assert.deepEqual(
+      policy.conditions.map((c) => [c.claim, c.patterns]),
+      [
+        ['ref', ['refs/heads/main']],
+        ['repository', ['acme/webapp']],
+        ['event_name', ['push', 'pull_request_target']],
+      ],
+    );
     assert.deepEqual(policy.ttl, { default: 900, max: 5400 });
     assert.equal(policy.justification, 'required');
     assert.equal(policy.allowsPullRequestTarget, true);
@@ -122,7 +179,9 @@ grant:
     assert.equal(token.justification, 'optional');
     assert.equal(token.issuer, 'github');
     assert.equal(token.allowsPullRequestTarget, false);
-    const github = compileText(policyWithSubject('  repository_id: "1"').replace(/grant:[\s\S]*$/, 'grant:\n  github: { repositories: [webapp], permissions: { contents: read } }\n'));
+    const github = compileText(
+      policyWithSubject('  repository_id: "1"').replace(/grant:[\s\S]*$/, 'grant:\n  github: { repositories: [webapp], permissions: { contents: read } }\n'),
+    );
     assert.deepEqual(github.grant, { kind: 'github', repositories: ['webapp'], permissions: { contents: 'read' } });
   });
 

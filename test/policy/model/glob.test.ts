@@ -31,8 +31,18 @@ const CASES: Case[] = [
   { name: '** matches the empty run', pattern: 'refs/heads/**', value: 'refs/heads/', expected: true },
   { name: 'anchored at the start', pattern: '*/app', value: 'evil/org/app', expected: false },
   { name: 'anchored at the end', pattern: 'org/*', value: 'org/app/extra', expected: false },
-  { name: '** in the middle', pattern: 'acme/**/deploy.yml@refs/heads/main', value: 'acme/webapp/.github/workflows/deploy.yml@refs/heads/main', expected: true },
-  { name: '** in the middle: wrong ref', pattern: 'acme/**/deploy.yml@refs/heads/main', value: 'acme/webapp/.github/workflows/deploy.yml@refs/heads/dev', expected: false },
+  {
+    name: '** in the middle',
+    pattern: 'acme/**/deploy.yml@refs/heads/main',
+    value: 'acme/webapp/.github/workflows/deploy.yml@refs/heads/main',
+    expected: true,
+  },
+  {
+    name: '** in the middle: wrong ref',
+    pattern: 'acme/**/deploy.yml@refs/heads/main',
+    value: 'acme/webapp/.github/workflows/deploy.yml@refs/heads/dev',
+    expected: false,
+  },
   { name: 'lone *', pattern: '*', value: 'anything-without-slash', expected: true },
   { name: 'lone * and a slash', pattern: '*', value: 'a/b', expected: false },
   { name: 'lone **', pattern: '**', value: 'a/b/c', expected: true },
@@ -101,7 +111,11 @@ describe('compileGlob', () => {
       const caseInsensitive = random() < 0.5;
       const expected = referenceMatch(pattern, value, caseInsensitive);
       if (expected) matched += 1;
-      assert.equal(compileGlob(pattern, { caseInsensitive })(value), expected, `${JSON.stringify(pattern)} vs ${JSON.stringify(value)} (fold ${caseInsensitive})`);
+      assert.equal(
+        compileGlob(pattern, { caseInsensitive })(value),
+        expected,
+        `${JSON.stringify(pattern)} vs ${JSON.stringify(value)} (fold ${caseInsensitive})`,
+      );
     }
     assert.ok(matched > 1000 && matched < 3000, `the random cases include both outcomes (${matched} of 4000 match)`);
   });

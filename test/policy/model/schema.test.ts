@@ -41,11 +41,31 @@ const CASES: Case[] = [
   { name: 'aws with a user ARN', input: withGrant({ aws: { role_arn: 'arn:aws:iam::123456789012:user/alice' } }), issueAt: 'grant.aws.role_arn' },
   { name: 'aws in GovCloud', input: withGrant({ aws: { role_arn: 'arn:aws-us-gov:iam::123456789012:role/x', region: 'us-gov-west-1' } }) },
   { name: 'aws with a bad region', input: withGrant({ aws: { role_arn: 'arn:aws:iam::123456789012:role/x', region: 'Europe' } }), issueAt: 'grant.aws.region' },
-  { name: 'aws session policy as a list', input: withGrant({ aws: { role_arn: 'arn:aws:iam::123456789012:role/x', session_policy: [] } }), issueAt: 'grant.aws.session_policy' },
-  { name: 'aws managed policy not an ARN', input: withGrant({ aws: { role_arn: 'arn:aws:iam::123456789012:role/x', managed_session_policies: ['ReadOnly'] } }), issueAt: 'grant.aws.managed_session_policies.0' },
-  { name: 'aws tag value not a string', input: withGrant({ aws: { role_arn: 'arn:aws:iam::123456789012:role/x', tags: { team: 1 } } }), issueAt: 'grant.aws.tags.team' },
-  { name: 'github with no repositories (would mean all of them)', input: withGrant({ github: { repositories: [], permissions: { contents: 'read' } } }), issueAt: 'grant.github.repositories' },
-  { name: 'github with no permissions (would mean all of them)', input: withGrant({ github: { repositories: ['webapp'], permissions: {} } }), issueAt: 'grant.github.permissions' },
+  {
+    name: 'aws session policy as a list',
+    input: withGrant({ aws: { role_arn: 'arn:aws:iam::123456789012:role/x', session_policy: [] } }),
+    issueAt: 'grant.aws.session_policy',
+  },
+  {
+    name: 'aws managed policy not an ARN',
+    input: withGrant({ aws: { role_arn: 'arn:aws:iam::123456789012:role/x', managed_session_policies: ['ReadOnly'] } }),
+    issueAt: 'grant.aws.managed_session_policies.0',
+  },
+  {
+    name: 'aws tag value not a string',
+    input: withGrant({ aws: { role_arn: 'arn:aws:iam::123456789012:role/x', tags: { team: 1 } } }),
+    issueAt: 'grant.aws.tags.team',
+  },
+  {
+    name: 'github with no repositories (would mean all of them)',
+    input: withGrant({ github: { repositories: [], permissions: { contents: 'read' } } }),
+    issueAt: 'grant.github.repositories',
+  },
+  {
+    name: 'github with no permissions (would mean all of them)',
+    input: withGrant({ github: { repositories: ['webapp'], permissions: {} } }),
+    issueAt: 'grant.github.permissions',
+  },
   { name: 'grant kind unknown', input: withGrant({ ssh: {} }), issueAt: 'grant' },
 ];
 
@@ -78,7 +98,10 @@ describe('policyJsonSchema', () => {
     description: string;
     additionalProperties: boolean;
     required: string[];
-    properties: Record<string, { pattern?: string; additionalProperties?: boolean; minProperties?: number; maxProperties?: number; properties?: Record<string, { pattern?: string }> }>;
+    properties: Record<
+      string,
+      { pattern?: string; additionalProperties?: boolean; minProperties?: number; maxProperties?: number; properties?: Record<string, { pattern?: string }> }
+    >;
   };
 
   it('is a draft 2020-12 schema of the input shape (defaulted keys optional)', () => {

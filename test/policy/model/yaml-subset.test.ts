@@ -103,7 +103,42 @@ describe('parseYamlSubset', () => {
   }
 
   it('agrees with yaml on random mutations of a policy file', () => {
-    const pieces = [' ', '  ', '\n', ':', ': ', '- ', '#', ' #', '"', "'", '[', ']', '{', '}', ',', '*', '&', '!', '|', '>', '?', '%', '@', 'a', '1', '.', '~', 'null', 'true', '0x1', '1e3', '\t', 'é', '__proto__'];
+    const pieces = [
+      ' ',
+      '  ',
+      '\n',
+      ':',
+      ': ',
+      '- ',
+      '#',
+      ' #',
+      '"',
+      "'",
+      '[',
+      ']',
+      '{',
+      '}',
+      ',',
+      '*',
+      '&',
+      '!',
+      '|',
+      '>',
+      '?',
+      '%',
+      '@',
+      'a',
+      '1',
+      '.',
+      '~',
+      'null',
+      'true',
+      '0x1',
+      '1e3',
+      '\t',
+      'é',
+      '__proto__',
+    ];
     const random = seededRandom(7);
     let accepted = 0;
     for (let n = 0; n < 3000; n += 1) {

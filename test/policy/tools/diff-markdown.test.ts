@@ -17,7 +17,11 @@ const policy = (name: string, subject: string, digest = name): CompiledPolicy =>
   const compiled = compileText(policyWithSubject(subject), 'github', name);
   return new Proxy(compiled, { get: (target, key) => (key === 'digest' ? digest : Reflect.get(target, key, target)) });
 };
-const side = (policies: CompiledPolicy[], extra: Partial<DiffSide> = {}): DiffSide => ({ policies: new Map(policies.map((p) => [p.name, p])), problems: [], ...extra });
+const side = (policies: CompiledPolicy[], extra: Partial<DiffSide> = {}): DiffSide => ({
+  policies: new Map(policies.map((p) => [p.name, p])),
+  problems: [],
+  ...extra,
+});
 
 /** The Markdown with every code span removed: what is left is what renders as Markdown. */
 const outsideCode = (markdown: string): string => markdown.replace(/(?<!`)(`+)(?!`)[\s\S]*?(?<!`)\1(?!`)/g, '');
@@ -29,12 +33,15 @@ describe('policy diff Markdown', () => {
     policy('old', '  repository_id: "1"'),
     policy('same', '  repository_id: "1"'),
   ]);
-  const head = side([
-    policy('webapp/deploy', '  repository_id: "1"\n  ref: refs/heads/*\n  environment: prod', 'd2'),
-    policy('webapp/read', '  repository_id: "1"\n  ref: refs/heads/main', 'r2'),
-    policy('new', '  repository_id: "1"'),
-    policy('same', '  repository_id: "1"'),
-  ], { warnings: [{ rule: 'no-runner', policy: 'new', file: 'policies/new.yaml', line: 3, message: 'runner_environment is unconstrained' }] });
+  const head = side(
+    [
+      policy('webapp/deploy', '  repository_id: "1"\n  ref: refs/heads/*\n  environment: prod', 'd2'),
+      policy('webapp/read', '  repository_id: "1"\n  ref: refs/heads/main', 'r2'),
+      policy('new', '  repository_id: "1"'),
+      policy('same', '  repository_id: "1"'),
+    ],
+    { warnings: [{ rule: 'no-runner', policy: 'new', file: 'policies/new.yaml', line: 3, message: 'runner_environment is unconstrained' }] },
+  );
   const markdown = renderDiffMarkdown(diffPolicySets(base, head), LABELS);
   const lines = markdown.split('\n');
 
@@ -65,7 +72,10 @@ describe('policy diff Markdown', () => {
   });
 
   it('reports a head that does not load instead of a diff', () => {
-    const broken = renderDiffMarkdown(diffPolicySets(base, { policies: undefined, problems: [{ file: 'policies/x.yaml', line: 4, column: 1, message: 'unknown key "subjet"' }] }), LABELS);
+    const broken = renderDiffMarkdown(
+      diffPolicySets(base, { policies: undefined, problems: [{ file: 'policies/x.yaml', line: 4, column: 1, message: 'unknown key "subjet"' }] }),
+      LABELS,
+    );
     assert.equal(broken.split('\n')[1], '**latchkey policy diff:** the head policy set does not load (1 error): nothing compared');
     assert.match(broken, /- `policies\/x\.yaml:4:1`: unknown key "subjet"/);
     assert.doesNotMatch(broken, /### ➖ Removed/);

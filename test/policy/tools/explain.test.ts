@@ -40,17 +40,61 @@ interface Case {
 const CASES: Case[] = [
   { name: 'matching claims, no config', claims: {}, options: {}, policy: 'webapp/deploy', reason: null, says: /not checked \(no --config\)/ },
   { name: 'matching claims, configured issuer', claims: {}, options: CONFIG, policy: 'webapp/deploy', reason: null, says: /configured issuer "github"/ },
-  { name: 'iss not configured', claims: { iss: 'https://evil.example' }, options: CONFIG, policy: 'webapp/deploy', reason: 'issuer_untrusted', says: /not a configured issuer/ },
+  {
+    name: 'iss not configured',
+    claims: { iss: 'https://evil.example' },
+    options: CONFIG,
+    policy: 'webapp/deploy',
+    reason: 'issuer_untrusted',
+    says: /not a configured issuer/,
+  },
   { name: 'iss compared byte for byte', claims: { iss: `${GITHUB_URL}/` }, options: CONFIG, policy: 'webapp/deploy', reason: 'issuer_untrusted' },
   { name: 'iss missing', claims: { iss: undefined }, options: CONFIG, policy: 'webapp/deploy', reason: 'issuer_untrusted', says: /iss \(none\)/ },
-  { name: 'policy for another issuer', claims: {}, options: CONFIG, policy: 'webapp/deploy-dev', reason: 'policy_unknown', says: /policy is for issuer "dev", the token is from "github"/ },
+  {
+    name: 'policy for another issuer',
+    claims: {},
+    options: CONFIG,
+    policy: 'webapp/deploy-dev',
+    reason: 'policy_unknown',
+    says: /policy is for issuer "dev", the token is from "github"/,
+  },
   { name: 'another issuer not checked without config', claims: {}, options: {}, policy: 'webapp/deploy-dev', reason: null, says: /issuer "dev" not checked/ },
-  { name: 'owner not trusted', claims: {}, options: { ...CONFIG, trustedOwners: ['other'] }, policy: 'webapp/deploy', reason: 'policy_denied', says: /owner "acme" is not trusted/ },
-  { name: 'owner trusted, ASCII case folded', claims: {}, options: { ...CONFIG, trustedOwners: ['ACME'] }, policy: 'webapp/deploy', reason: null, says: /owner "acme" is trusted/ },
+  {
+    name: 'owner not trusted',
+    claims: {},
+    options: { ...CONFIG, trustedOwners: ['other'] },
+    policy: 'webapp/deploy',
+    reason: 'policy_denied',
+    says: /owner "acme" is not trusted/,
+  },
+  {
+    name: 'owner trusted, ASCII case folded',
+    claims: {},
+    options: { ...CONFIG, trustedOwners: ['ACME'] },
+    policy: 'webapp/deploy',
+    reason: null,
+    says: /owner "acme" is trusted/,
+  },
   { name: 'wrong ref', claims: { ref: 'refs/heads/dev' }, options: {}, policy: 'webapp/deploy', reason: 'policy_denied', failed: ['ref'] },
   { name: 'repository in other case', claims: { repository: 'ACME/WebApp' }, options: {}, policy: 'webapp/deploy', reason: null },
-  { name: 'ref of the wrong type', claims: { ref: ['refs/heads/main'] }, options: {}, policy: 'webapp/deploy', reason: 'policy_denied', failed: ['ref'], says: /is an array/ },
-  { name: 'pull_request_target through a glob', claims: { event_name: 'pull_request_target' }, options: {}, policy: 'webapp/pr', reason: 'policy_denied', failed: [], says: /unless the policy names it explicitly/ },
+  {
+    name: 'ref of the wrong type',
+    claims: { ref: ['refs/heads/main'] },
+    options: {},
+    policy: 'webapp/deploy',
+    reason: 'policy_denied',
+    failed: ['ref'],
+    says: /is an array/,
+  },
+  {
+    name: 'pull_request_target through a glob',
+    claims: { event_name: 'pull_request_target' },
+    options: {},
+    policy: 'webapp/pr',
+    reason: 'policy_denied',
+    failed: [],
+    says: /unless the policy names it explicitly/,
+  },
   { name: 'pull_request through the same glob', claims: { event_name: 'pull_request' }, options: {}, policy: 'webapp/pr', reason: null },
 ];
 
@@ -64,9 +108,19 @@ describe('explaining the exchange decision', () => {
       assert.deepEqual(explanation.granted, c.reason === null ? [c.policy] : []);
       if (c.reason === 'issuer_untrusted') assert.equal(explanation.issuer.ok, false);
       if (c.reason === 'policy_unknown') assert.equal(policy.issuerMatch.ok, false);
-      if (c.failed !== undefined) assert.deepEqual(policy.conditions.filter((condition) => !condition.ok).map((condition) => condition.claim), c.failed);
+      if (c.failed !== undefined)
+        assert.deepEqual(
+          policy.conditions.filter((condition) => !condition.ok).map((condition) => condition.claim),
+          c.failed,
+        );
       if (c.says !== undefined) {
-        const text = [explanation.issuer.why, explanation.owner?.why ?? '', policy.issuerMatch.why, ...policy.conditions.map((x) => x.why), ...policy.rules.map((x) => x.why)].join('\n');
+        const text = [
+          explanation.issuer.why,
+          explanation.owner?.why ?? '',
+          policy.issuerMatch.why,
+          ...policy.conditions.map((x) => x.why),
+          ...policy.rules.map((x) => x.why),
+        ].join('\n');
         assert.match(text, c.says);
       }
     });
@@ -74,7 +128,10 @@ describe('explaining the exchange decision', () => {
 
   it('explains every policy without --policy, granted ones named', () => {
     const explanation = explainClaims(POLICIES, DEPLOY_CLAIMS, CONFIG);
-    assert.deepEqual(explanation.policies.map((policy) => policy.name), ['webapp/deploy', 'webapp/deploy-dev', 'webapp/pr']);
+    assert.deepEqual(
+      explanation.policies.map((policy) => policy.name),
+      ['webapp/deploy', 'webapp/deploy-dev', 'webapp/pr'],
+    );
     assert.deepEqual(explanation.granted, ['webapp/deploy']);
   });
 
@@ -85,11 +142,20 @@ describe('explaining the exchange decision', () => {
   });
 
   it('summarises the grant: kind, target, TTLs, scope', () => {
-    assert.deepEqual(summarizeGrant(deploy), { kind: 'token', target: 'https://deploy.internal.example', ttl: { default: 900, max: 1800 }, scope: ['deploy'], justification: 'required' });
+    assert.deepEqual(summarizeGrant(deploy), {
+      kind: 'token',
+      target: 'https://deploy.internal.example',
+      ttl: { default: 900, max: 1800 },
+      scope: ['deploy'],
+      justification: 'required',
+    });
   });
 
   it('ATTACKS 28: shows attacker-controlled claim values escaped', () => {
-    const explanation = explainClaims(POLICIES, claimsWith(DEPLOY_CLAIMS, { ref: 'x\n\u001b[2J\u202e', iss: 'a\u009bb' }), { ...CONFIG, policy: 'webapp/deploy' });
+    const explanation = explainClaims(POLICIES, claimsWith(DEPLOY_CLAIMS, { ref: 'x\n\u001b[2J\u202e', iss: 'a\u009bb' }), {
+      ...CONFIG,
+      policy: 'webapp/deploy',
+    });
     const text = [explanation.issuer.why, ...explanation.policies[0]!.conditions.map((x) => x.why)].join('\n');
     assert.ok(!/[\u001b\u009b\u202e]/.test(text) && !text.includes('x\n'), text);
     assert.match(text, /ref "x\\n\\u001b\[2J\\u202e" is not allowed/);

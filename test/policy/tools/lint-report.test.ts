@@ -9,8 +9,13 @@ import type { LintWarning } from '../../../exchange-service/src/policy/tools/lin
 
 const CWD = '/repo';
 const WARNING: LintWarning = {
-  rule: 'long-ttl', policy: 'webapp/deploy', file: '/repo/policies/webapp/deploy.yaml', line: 9, column: 20,
-  message: 'ttl.max is 2h, above 1h', fix: 'lower ttl.max to 1h or less',
+  rule: 'long-ttl',
+  policy: 'webapp/deploy',
+  file: '/repo/policies/webapp/deploy.yaml',
+  line: 9,
+  column: 20,
+  message: 'ttl.max is 2h, above 1h',
+  fix: 'lower ttl.max to 1h or less',
 };
 const ERROR = { file: '/repo/policies/webapp/read.yaml', line: 4, column: 1, message: 'unknown key "subjet"' };
 
@@ -36,12 +41,22 @@ describe('text format', () => {
   });
 
   it('errors, and a summary saying the service would refuse the set', () => {
-    const text = formatCheckReport(report({ policies: 0, errors: [ERROR, { file: '/elsewhere/x.yaml', message: 'cannot read the file: EACCES' }] }), 'text', CWD);
-    assert.equal(text, 'policies/webapp/read.yaml:4:1: error: unknown key "subjet"\n../elsewhere/x.yaml: error: cannot read the file: EACCES\n2 errors; the service would refuse this set (lint runs once it loads)\n');
+    const text = formatCheckReport(
+      report({ policies: 0, errors: [ERROR, { file: '/elsewhere/x.yaml', message: 'cannot read the file: EACCES' }] }),
+      'text',
+      CWD,
+    );
+    assert.equal(
+      text,
+      'policies/webapp/read.yaml:4:1: error: unknown key "subjet"\n../elsewhere/x.yaml: error: cannot read the file: EACCES\n2 errors; the service would refuse this set (lint runs once it loads)\n',
+    );
   });
 
   it('says when --strict makes warnings fail', () => {
-    assert.match(formatCheckReport(report({ policies: 1, warnings: [WARNING, WARNING], strict: true }), 'text', CWD), /^1 policy checked: no errors, 2 warnings \(--strict: warnings fail the check\)$/m);
+    assert.match(
+      formatCheckReport(report({ policies: 1, warnings: [WARNING, WARNING], strict: true }), 'text', CWD),
+      /^1 policy checked: no errors, 2 warnings \(--strict: warnings fail the check\)$/m,
+    );
   });
 });
 
@@ -65,11 +80,17 @@ describe('github format', () => {
       formatCheckReport(report({ warnings: [WARNING] }), 'github', CWD),
       '::warning file=policies/webapp/deploy.yaml,line=9,col=20,title=latchkey long-ttl::ttl.max is 2h, above 1h (fix: lower ttl.max to 1h or less)\n3 policies checked: no errors, 1 warning\n',
     );
-    assert.match(formatCheckReport(report({ policies: 0, errors: [ERROR] }), 'github', CWD), /^::error file=policies\/webapp\/read\.yaml,line=4,col=1,title=latchkey invalid-policy::unknown key "subjet"$/m);
+    assert.match(
+      formatCheckReport(report({ policies: 0, errors: [ERROR] }), 'github', CWD),
+      /^::error file=policies\/webapp\/read\.yaml,line=4,col=1,title=latchkey invalid-policy::unknown key "subjet"$/m,
+    );
   });
 
   it('an error without a position has no line or col', () => {
-    assert.match(formatCheckReport(report({ policies: 0, errors: [{ file: '/repo/policies', message: 'cannot read the folder: ENOENT' }] }), 'github', CWD), /^::error file=policies,title=latchkey invalid-policy::cannot read the folder: ENOENT$/m);
+    assert.match(
+      formatCheckReport(report({ policies: 0, errors: [{ file: '/repo/policies', message: 'cannot read the folder: ENOENT' }] }), 'github', CWD),
+      /^::error file=policies,title=latchkey invalid-policy::cannot read the folder: ENOENT$/m,
+    );
   });
 
   const ESCAPES: Array<{ name: string; data: string; escaped: string; property: string }> = [
@@ -88,6 +109,9 @@ describe('github format', () => {
   it('escapes the file property and the message of a real command', () => {
     const odd: LintWarning = { ...WARNING, file: '/repo/policies/a,b:c.yaml', message: 'line one\nline two 50%' };
     const [line] = formatCheckReport(report({ warnings: [odd] }), 'github', CWD).split('\n');
-    assert.equal(line, '::warning file=policies/a%2Cb%3Ac.yaml,line=9,col=20,title=latchkey long-ttl::line one%0Aline two 50%25 (fix: lower ttl.max to 1h or less)');
+    assert.equal(
+      line,
+      '::warning file=policies/a%2Cb%3Ac.yaml,line=9,col=20,title=latchkey long-ttl::line one%0Aline two 50%25 (fix: lower ttl.max to 1h or less)',
+    );
   });
 });

@@ -84,11 +84,26 @@ const CASES: Case[] = [
   { name: 'a fully constrained aws grant is clean', files: { 'a.yaml': AWS }, warnings: () => [] },
 
   // unbound-repository-id
-  { name: 'unbound-repository-id: no repository_id', files: { 'a.yaml': edit(TOKEN, ['  repository_id: "892341"\n', '']) }, warnings: (f) => [subjectOf(f['a.yaml']!)('unbound-repository-id')] },
-  { name: 'unbound-repository-id: repository_owner_id binds too', files: { 'a.yaml': edit(TOKEN, ['repository_id: "892341"', 'repository_owner_id: "1342004"']) }, warnings: () => [] },
+  {
+    name: 'unbound-repository-id: no repository_id',
+    files: { 'a.yaml': edit(TOKEN, ['  repository_id: "892341"\n', '']) },
+    warnings: (f) => [subjectOf(f['a.yaml']!)('unbound-repository-id')],
+  },
+  {
+    name: 'unbound-repository-id: repository_owner_id binds too',
+    files: { 'a.yaml': edit(TOKEN, ['repository_id: "892341"', 'repository_owner_id: "1342004"']) },
+    warnings: () => [],
+  },
   {
     name: 'unbound-repository-id: not for a gitlab-kind issuer',
-    files: { 'a.yaml': edit(TOKEN, ['issuer: github', 'issuer: gitlab'], ['  repository: acme/webapp\n  repository_id: "892341"\n', '  project_path: acme/webapp\n'], ['  runner_environment: github-hosted\n', '']) },
+    files: {
+      'a.yaml': edit(
+        TOKEN,
+        ['issuer: github', 'issuer: gitlab'],
+        ['  repository: acme/webapp\n  repository_id: "892341"\n', '  project_path: acme/webapp\n'],
+        ['  runner_environment: github-hosted\n', ''],
+      ),
+    },
     options: { issuers: { gitlab: { kind: 'gitlab' } } },
     warnings: () => [],
   },
@@ -101,7 +116,12 @@ const CASES: Case[] = [
   },
   {
     name: 'repository-glob: a scalar value, flow-style subject',
-    files: { 'a.yaml': edit(TOKEN, [/subject:\n[\s\S]*?\nttl/, 'subject: { repository: "acme/svc-*", repository_id: "1", ref: refs/heads/main, runner_environment: github-hosted }\nttl']) },
+    files: {
+      'a.yaml': edit(TOKEN, [
+        /subject:\n[\s\S]*?\nttl/,
+        'subject: { repository: "acme/svc-*", repository_id: "1", ref: refs/heads/main, runner_environment: github-hosted }\nttl',
+      ]),
+    },
     warnings: (f) => [at('repository-glob', f['a.yaml']!, '"acme/svc-*"')],
   },
 
@@ -116,9 +136,21 @@ const CASES: Case[] = [
     files: { 'a.yaml': edit(TOKEN, ['  ref: refs/heads/main\n', '  event_name: push\n'], [/grant:[\s\S]*$/, GITHUB_GRANT]) },
     warnings: (f) => [subjectOf(f['a.yaml']!)('unconstrained-ref')],
   },
-  { name: 'unconstrained-ref: never for a token grant', files: { 'a.yaml': edit(TOKEN, ['  ref: refs/heads/main\n', '  event_name: push\n']) }, warnings: () => [] },
-  { name: 'unconstrained-ref: an environment constrains', files: { 'a.yaml': edit(AWS, ['ref: refs/heads/main', 'environment: production\n  event_name: push']) }, warnings: () => [] },
-  { name: 'unconstrained-ref: a workflow_ref constrains', files: { 'a.yaml': edit(AWS, ['ref: refs/heads/main', 'workflow_ref: acme/webapp/.github/workflows/d.yml@refs/heads/main']) }, warnings: () => [] },
+  {
+    name: 'unconstrained-ref: never for a token grant',
+    files: { 'a.yaml': edit(TOKEN, ['  ref: refs/heads/main\n', '  event_name: push\n']) },
+    warnings: () => [],
+  },
+  {
+    name: 'unconstrained-ref: an environment constrains',
+    files: { 'a.yaml': edit(AWS, ['ref: refs/heads/main', 'environment: production\n  event_name: push']) },
+    warnings: () => [],
+  },
+  {
+    name: 'unconstrained-ref: a workflow_ref constrains',
+    files: { 'a.yaml': edit(AWS, ['ref: refs/heads/main', 'workflow_ref: acme/webapp/.github/workflows/d.yml@refs/heads/main']) },
+    warnings: () => [],
+  },
   {
     name: 'unconstrained-ref: a job_workflow_ref constrains',
     files: { 'a.yaml': edit(AWS, ['ref: refs/heads/main', 'job_workflow_ref: acme/platform/.github/workflows/d.yml@refs/heads/main\n  event_name: push']) },
@@ -136,7 +168,11 @@ const CASES: Case[] = [
     files: { 'a.yaml': edit(TOKEN, ['ref: refs/heads/main', 'ref: refs/heads/main\n  event_name: [push, pull_request_target]']) },
     warnings: (f) => [at('pull-request-target', f['a.yaml']!, 'pull_request_target')],
   },
-  { name: 'pull-request-target: a glob does not allow it', files: { 'a.yaml': edit(TOKEN, ['ref: refs/heads/main', 'ref: refs/heads/main\n  event_name: "push*"']) }, warnings: () => [] },
+  {
+    name: 'pull-request-target: a glob does not allow it',
+    files: { 'a.yaml': edit(TOKEN, ['ref: refs/heads/main', 'ref: refs/heads/main\n  event_name: "push*"']) },
+    warnings: () => [],
+  },
 
   // pull-request-write
   {
@@ -151,17 +187,29 @@ const CASES: Case[] = [
   },
   {
     name: 'pull-request-write: read-only token scope',
-    files: { 'a.yaml': edit(TOKEN, ['ref: refs/heads/main', 'ref: refs/pull/*/merge\n  event_name: pull_request'], ['artifacts:read, artifacts:write', 'artifacts:read']) },
+    files: {
+      'a.yaml': edit(
+        TOKEN,
+        ['ref: refs/heads/main', 'ref: refs/pull/*/merge\n  event_name: pull_request'],
+        ['artifacts:read, artifacts:write', 'artifacts:read'],
+      ),
+    },
     warnings: () => [],
   },
   {
     name: 'pull-request-write: an aws session policy of Get/List/Describe only',
-    files: { 'a.yaml': edit(AWS, ['ref: refs/heads/main', 'ref: refs/pull/*/merge\n  event_name: pull_request'], ['[s3:GetObject, s3:PutObject]', '[s3:GetObject, "s3:List*", ec2:describeInstances]']) },
+    files: {
+      'a.yaml': edit(
+        AWS,
+        ['ref: refs/heads/main', 'ref: refs/pull/*/merge\n  event_name: pull_request'],
+        ['[s3:GetObject, s3:PutObject]', '[s3:GetObject, "s3:List*", ec2:describeInstances]'],
+      ),
+    },
     warnings: () => [],
   },
   {
     name: 'pull-request-write: an aws grant without a session policy',
-    files: { 'a.yaml': edit(AWS, ['ref: refs/heads/main', 'ref: refs/pull/*/merge\n  event_name: pull_request'], [/    session_policy:[\s\S]*$/, '']) },
+    files: { 'a.yaml': edit(AWS, ['ref: refs/heads/main', 'ref: refs/pull/*/merge\n  event_name: pull_request'], [/ {4}session_policy:[\s\S]*$/, '']) },
     warnings: (f) => [at('pull-request-write', f['a.yaml']!, 'pull_request')],
   },
   {
@@ -171,7 +219,13 @@ const CASES: Case[] = [
   },
   {
     name: 'pull-request-write: a github permission read',
-    files: { 'a.yaml': edit(TOKEN, ['ref: refs/heads/main', 'ref: refs/pull/*/merge\n  event_name: pull_request'], [/grant:[\s\S]*$/, GITHUB_GRANT.replace('write', 'read')]) },
+    files: {
+      'a.yaml': edit(
+        TOKEN,
+        ['ref: refs/heads/main', 'ref: refs/pull/*/merge\n  event_name: pull_request'],
+        [/grant:[\s\S]*$/, GITHUB_GRANT.replace('write', 'read')],
+      ),
+    },
     warnings: () => [],
   },
   {
@@ -191,8 +245,16 @@ const CASES: Case[] = [
   },
 
   // unconstrained-runner-environment
-  { name: 'unconstrained-runner-environment: absent', files: { 'a.yaml': edit(TOKEN, ['  runner_environment: github-hosted\n', '']) }, warnings: (f) => [subjectOf(f['a.yaml']!)('unconstrained-runner-environment')] },
-  { name: 'unconstrained-runner-environment: self-hosted is a constraint', files: { 'a.yaml': edit(TOKEN, ['github-hosted', 'self-hosted']) }, warnings: () => [] },
+  {
+    name: 'unconstrained-runner-environment: absent',
+    files: { 'a.yaml': edit(TOKEN, ['  runner_environment: github-hosted\n', '']) },
+    warnings: (f) => [subjectOf(f['a.yaml']!)('unconstrained-runner-environment')],
+  },
+  {
+    name: 'unconstrained-runner-environment: self-hosted is a constraint',
+    files: { 'a.yaml': edit(TOKEN, ['github-hosted', 'self-hosted']) },
+    warnings: () => [],
+  },
 
   // long-ttl
   { name: 'long-ttl: ttl.max 2h', files: { 'a.yaml': edit(AWS, ['max: 30m', 'max: 2h']) }, warnings: (f) => [at('long-ttl', f['a.yaml']!, '2h')] },
@@ -212,12 +274,28 @@ const CASES: Case[] = [
     },
     warnings: (f) => [at('duplicate-subject', f['a.yaml']!, 'subject:'), at('duplicate-subject', f['b.yaml']!, 'subject:')],
   },
-  { name: 'duplicate-subject: another issuer is another identity', files: { 'a.yaml': TOKEN, 'b.yaml': edit(TOKEN, ['issuer: github', 'issuer: ghes']) }, warnings: () => [] },
-  { name: 'duplicate-subject: one more condition differs', files: { 'a.yaml': TOKEN, 'b.yaml': edit(TOKEN, ['ref: refs/heads/main', 'ref: refs/heads/main\n  environment: production']) }, warnings: () => [] },
+  {
+    name: 'duplicate-subject: another issuer is another identity',
+    files: { 'a.yaml': TOKEN, 'b.yaml': edit(TOKEN, ['issuer: github', 'issuer: ghes']) },
+    warnings: () => [],
+  },
+  {
+    name: 'duplicate-subject: one more condition differs',
+    files: { 'a.yaml': TOKEN, 'b.yaml': edit(TOKEN, ['ref: refs/heads/main', 'ref: refs/heads/main\n  environment: production']) },
+    warnings: () => [],
+  },
 
   // unjustified-wildcard-action and service-wildcard-action
-  { name: 'unjustified-wildcard-action: Action "*"', files: { 'a.yaml': edit(AWS, ['[s3:GetObject, s3:PutObject]', '"*"']) }, warnings: (f) => [at('unjustified-wildcard-action', f['a.yaml']!, '"*"')] },
-  { name: 'unjustified-wildcard-action: not with justification required', files: { 'a.yaml': edit(AWS, ['[s3:GetObject, s3:PutObject]', '"*"'], ['grant:', 'justification: required\ngrant:']) }, warnings: () => [] },
+  {
+    name: 'unjustified-wildcard-action: Action "*"',
+    files: { 'a.yaml': edit(AWS, ['[s3:GetObject, s3:PutObject]', '"*"']) },
+    warnings: (f) => [at('unjustified-wildcard-action', f['a.yaml']!, '"*"')],
+  },
+  {
+    name: 'unjustified-wildcard-action: not with justification required',
+    files: { 'a.yaml': edit(AWS, ['[s3:GetObject, s3:PutObject]', '"*"'], ['grant:', 'justification: required\ngrant:']) },
+    warnings: () => [],
+  },
   {
     name: 'unjustified-wildcard-action: an Allow with NotAction',
     files: { 'a.yaml': edit(AWS, ['Action: [s3:GetObject, s3:PutObject]', 'NotAction: "iam:*"']) },
@@ -225,16 +303,38 @@ const CASES: Case[] = [
   },
   {
     name: 'unjustified-wildcard-action: a Deny with "*" allows nothing',
-    files: { 'a.yaml': edit(AWS, ['          Resource: "*"\n', '          Resource: "*"\n        - Effect: Deny\n          Action: "*"\n          Resource: "arn:aws:s3:::secret/*"\n']) },
+    files: {
+      'a.yaml': edit(AWS, [
+        '          Resource: "*"\n',
+        '          Resource: "*"\n        - Effect: Deny\n          Action: "*"\n          Resource: "arn:aws:s3:::secret/*"\n',
+      ]),
+    },
     warnings: () => [],
   },
-  { name: 'service-wildcard-action: s3:*', files: { 'a.yaml': edit(AWS, ['[s3:GetObject, s3:PutObject]', '[s3:GetObject, "s3:*"]']) }, warnings: (f) => [at('service-wildcard-action', f['a.yaml']!, '"s3:*"')] },
   {
-    name: 'service-wildcard-action: also with justification required, single statement object',
-    files: { 'a.yaml': edit(AWS, ['        - Effect: Allow\n          Action: [s3:GetObject, s3:PutObject]\n          Resource: "*"\n', '        Effect: Allow\n        Action: "s3:*"\n        Resource: "*"\n'], ['grant:', 'justification: required\ngrant:']) },
+    name: 'service-wildcard-action: s3:*',
+    files: { 'a.yaml': edit(AWS, ['[s3:GetObject, s3:PutObject]', '[s3:GetObject, "s3:*"]']) },
     warnings: (f) => [at('service-wildcard-action', f['a.yaml']!, '"s3:*"')],
   },
-  { name: 'service-wildcard-action: s3:Get* is not one', files: { 'a.yaml': edit(AWS, ['[s3:GetObject, s3:PutObject]', '["s3:Get*", s3:PutObject]']) }, warnings: () => [] },
+  {
+    name: 'service-wildcard-action: also with justification required, single statement object',
+    files: {
+      'a.yaml': edit(
+        AWS,
+        [
+          '        - Effect: Allow\n          Action: [s3:GetObject, s3:PutObject]\n          Resource: "*"\n',
+          '        Effect: Allow\n        Action: "s3:*"\n        Resource: "*"\n',
+        ],
+        ['grant:', 'justification: required\ngrant:'],
+      ),
+    },
+    warnings: (f) => [at('service-wildcard-action', f['a.yaml']!, '"s3:*"')],
+  },
+  {
+    name: 'service-wildcard-action: s3:Get* is not one',
+    files: { 'a.yaml': edit(AWS, ['[s3:GetObject, s3:PutObject]', '["s3:Get*", s3:PutObject]']) },
+    warnings: () => [],
+  },
 
   // aws-packed-size
   {
@@ -242,7 +342,11 @@ const CASES: Case[] = [
     files: { 'a.yaml': edit(AWS, ['Resource: "*"', `Resource: [${resources(PACKED_SIZE_WARNING)}]`]) },
     warnings: (f) => [at('aws-packed-size', f['a.yaml']!, 'session_policy:')],
   },
-  { name: 'aws-packed-size: a small one', files: { 'a.yaml': edit(AWS, ['Resource: "*"', `Resource: [${resources(PACKED_SIZE_WARNING - 400)}]`]) }, warnings: () => [] },
+  {
+    name: 'aws-packed-size: a small one',
+    files: { 'a.yaml': edit(AWS, ['Resource: "*"', `Resource: [${resources(PACKED_SIZE_WARNING - 400)}]`]) },
+    warnings: () => [],
+  },
 ];
 
 /** Quoted S3 ARNs adding up to about `chars` characters of JSON. */
@@ -252,7 +356,10 @@ function resources(chars: number): string {
   return Array.from({ length: count }, (_, i) => `"arn:aws:s3:::acme-bucket-${String(i).padStart(4, '0')}/*"`).join(', ');
 }
 
-async function lintFiles(files: Record<string, string>, options: LoadPoliciesOptions = {}): Promise<{ dir: string; warnings: LintWarning[]; remove: () => Promise<void> }> {
+async function lintFiles(
+  files: Record<string, string>,
+  options: LoadPoliciesOptions = {},
+): Promise<{ dir: string; warnings: LintWarning[]; remove: () => Promise<void> }> {
   const { dir, remove } = await writePolicyDir(files);
   try {
     const { warnings } = await lintPolicies(dir, options);
@@ -291,21 +398,30 @@ describe('lint rules', () => {
 describe('lintPolicies', () => {
   it('names the policy, sorts by file, and says why a grant can write', async () => {
     const { warnings, remove } = await lintFiles({
-      'z/b.yaml': edit(AWS, ['ref: refs/heads/main', 'ref: refs/pull/*/merge\n  event_name: pull_request'], [/    session_policy:[\s\S]*$/, '']),
+      'z/b.yaml': edit(AWS, ['ref: refs/heads/main', 'ref: refs/pull/*/merge\n  event_name: pull_request'], [/ {4}session_policy:[\s\S]*$/, '']),
       'a.yaml': edit(TOKEN, ['  runner_environment: github-hosted\n', '']),
     });
     try {
-      assert.deepEqual(warnings.map((w) => [w.policy, w.rule]), [['a', 'unconstrained-runner-environment'], ['z/b', 'pull-request-write']]);
+      assert.deepEqual(
+        warnings.map((w) => [w.policy, w.rule]),
+        [
+          ['a', 'unconstrained-runner-environment'],
+          ['z/b', 'pull-request-write'],
+        ],
+      );
       assert.match(warnings[1]!.message, /without a session_policy/);
     } finally {
       await remove();
     }
   });
 
-  it('throws the loader\'s PolicyLoadError for a set the service would refuse', async () => {
+  it("throws the loader's PolicyLoadError for a set the service would refuse", async () => {
     const { dir, remove } = await writePolicyDir({ 'a.yaml': edit(TOKEN, ['subject:', 'subjet:']) });
     try {
-      await assert.rejects(lintPolicies(dir), (error: unknown) => error instanceof PolicyLoadError && error.problems.some((p) => /unknown key "subjet"/.test(p.message)));
+      await assert.rejects(
+        lintPolicies(dir),
+        (error: unknown) => error instanceof PolicyLoadError && error.problems.some((p) => /unknown key "subjet"/.test(p.message)),
+      );
     } finally {
       await remove();
     }
@@ -316,10 +432,16 @@ describe('lintPolicies', () => {
     const { dir, remove } = await writePolicyDir({ 'a.yaml': text });
     try {
       const { set, warnings } = await lintPolicies(dir);
-      assert.deepEqual(warnings.map((w) => [w.line, w.column]), [[4, 1]]);
+      assert.deepEqual(
+        warnings.map((w) => [w.line, w.column]),
+        [[4, 1]],
+      );
       await writeFile(join(dir, 'a.yaml'), `# a comment pushes everything down\n${text}`);
       const again = await lintPolicySet(set);
-      assert.deepEqual(again.map((w) => [w.rule, w.line, w.column]), [['unconstrained-runner-environment', 1, 1]]);
+      assert.deepEqual(
+        again.map((w) => [w.rule, w.line, w.column]),
+        [['unconstrained-runner-environment', 1, 1]],
+      );
     } finally {
       await remove();
     }

@@ -96,7 +96,13 @@ describe('store unavailable', () => {
     const full = new DatabaseSync(':memory:');
     full.exec('CREATE TABLE t (x TEXT UNIQUE); PRAGMA max_page_count = 3');
     const errors: Array<[string, unknown, boolean]> = [
-      ['SQLITE_FULL', caught(() => full.exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50) INSERT INTO t SELECT hex(randomblob(2000)) FROM n")), true],
+      [
+        'SQLITE_FULL',
+        caught(() =>
+          full.exec('WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50) INSERT INTO t SELECT hex(randomblob(2000)) FROM n'),
+        ),
+        true,
+      ],
       ['SQLITE_CONSTRAINT', caught(() => full.exec("INSERT INTO t VALUES ('a'), ('a')")), false],
     ];
     full.close();

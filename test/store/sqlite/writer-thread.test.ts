@@ -21,7 +21,19 @@ import type { UnsignedJws } from '../../../exchange-service/src/jws/sign.ts';
 import { createKeyReceiver, createKeySender } from '../../../exchange-service/src/store/sqlite/protocol.ts';
 import { openSqliteStore, type SqliteStoreOptions } from '../../../exchange-service/src/store/sqlite/store.ts';
 import { ReplayError, StoreUnavailableError, type Store } from '../../../exchange-service/src/store/store.ts';
-import { NOW_MS, NOW_S, TEST_KEY, claimOf, makeBody, makeGrantInput, makeTempDir, readAll, rejectionOf, unsignedGrantInput, unsignedJwsFor } from '../fixtures.ts';
+import {
+  NOW_MS,
+  NOW_S,
+  TEST_KEY,
+  claimOf,
+  makeBody,
+  makeGrantInput,
+  makeTempDir,
+  readAll,
+  rejectionOf,
+  unsignedGrantInput,
+  unsignedJwsFor,
+} from '../fixtures.ts';
 
 const temp = makeTempDir();
 after(() => temp.remove());
@@ -47,7 +59,6 @@ function countRows(path: string, table: 'audit' | 'grants' | 'jti'): number {
   }
 }
 
-
 describe('signing keys sent to the writer thread', () => {
   test('every grant is signed with the key it was sent with, across a second key (a rotation) and back', async () => {
     const { store } = await freshStore();
@@ -57,7 +68,12 @@ describe('signing keys sent to the writer thread', () => {
     const signed = await Promise.all(keys.map((pair, i) => store.commitSignedGrant(unsignedGrantInput(i + 1), jws(i + 1, pair.privateKey))));
     for (const [i, { credential }] of signed.entries()) {
       const [header, payload, signature = ''] = credential.split('.');
-      const valid = verify('sha256', Buffer.from(`${header}.${payload}`), { key: keys[i]?.publicKey as KeyObject, dsaEncoding: 'ieee-p1363' }, Buffer.from(signature, 'base64url'));
+      const valid = verify(
+        'sha256',
+        Buffer.from(`${header}.${payload}`),
+        { key: keys[i]?.publicKey as KeyObject, dsaEncoding: 'ieee-p1363' },
+        Buffer.from(signature, 'base64url'),
+      );
       assert.ok(valid, `grant ${i + 1} is signed with its own key`);
     }
     assert.equal(verifyChain(await readAll(store)).ok, true);
@@ -124,7 +140,7 @@ describe('a dead writer thread', () => {
     await store.close(); // closing a store whose thread died is harmless
   });
 
-  test('writes racing the thread\'s death: each either resolved and is stored, or rejected with StoreUnavailableError', async () => {
+  test("writes racing the thread's death: each either resolved and is stored, or rejected with StoreUnavailableError", async () => {
     const { store, path, thread } = await freshStore();
     const calls = Array.from({ length: 40 }, (_, i) => store.commitGrant(makeGrantInput(i)));
     const stopping = thread.terminate();
@@ -178,7 +194,10 @@ describe('close', () => {
     assert.ok((await rejectionOf(store.appendAudit(makeBody(500)))) instanceof StoreUnavailableError, 'refused once close() began');
     await closing;
     const results = await Promise.allSettled(calls);
-    assert.deepEqual(results.filter((r) => r.status === 'rejected'), []);
+    assert.deepEqual(
+      results.filter((r) => r.status === 'rejected'),
+      [],
+    );
     const revoked = results.at(-1);
     assert.equal(revoked?.status === 'fulfilled' && revoked.value, true, 'the revoke found its grant');
     const reopened = await openSqliteStore(path, { readOnly: true });
@@ -254,13 +273,16 @@ describe('the writer thread and process exit', () => {
     const path = join(temp.dir, 'exit', 'latchkey.db');
     const scriptFile = join(temp.dir, 'exit-script.ts');
     // No close() and no await on the write: the process must still end by itself, with the write durable.
-    writeFileSync(scriptFile, [
-      `const { openSqliteStore } = await import(${JSON.stringify(storeModule)});`,
-      `const { makeBody } = await import(${JSON.stringify(fixtures)});`,
-      `const store = await openSqliteStore(${JSON.stringify(path)});`,
-      'await store.appendAudit(makeBody(1));',
-      'store.appendAudit(makeBody(2)).then((record) => console.log(`committed ${record.seq}`));',
-    ].join('\n'));
+    writeFileSync(
+      scriptFile,
+      [
+        `const { openSqliteStore } = await import(${JSON.stringify(storeModule)});`,
+        `const { makeBody } = await import(${JSON.stringify(fixtures)});`,
+        `const store = await openSqliteStore(${JSON.stringify(path)});`,
+        'await store.appendAudit(makeBody(1));',
+        'store.appendAudit(makeBody(2)).then((record) => console.log(`committed ${record.seq}`));',
+      ].join('\n'),
+    );
     const { stdout } = await run(process.execPath, [scriptFile], { timeout: 30_000 });
     assert.equal(stdout.trim(), 'committed 2');
     assert.equal(countRows(path, 'audit'), 2);

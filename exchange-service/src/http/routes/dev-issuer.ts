@@ -16,9 +16,32 @@ export interface DevIssuerDeps {
 
 /** The claims GitHub Actions tokens carry that the dev tokens carry too. */
 const CLAIMS_SUPPORTED = [
-  'sub', 'aud', 'exp', 'iat', 'iss', 'jti', 'nbf', 'repository', 'repository_id', 'repository_owner', 'repository_owner_id',
-  'repository_visibility', 'ref', 'ref_type', 'sha', 'workflow', 'workflow_ref', 'job_workflow_ref', 'environment', 'event_name',
-  'run_id', 'run_number', 'run_attempt', 'actor', 'actor_id', 'runner_environment',
+  'sub',
+  'aud',
+  'exp',
+  'iat',
+  'iss',
+  'jti',
+  'nbf',
+  'repository',
+  'repository_id',
+  'repository_owner',
+  'repository_owner_id',
+  'repository_visibility',
+  'ref',
+  'ref_type',
+  'sha',
+  'workflow',
+  'workflow_ref',
+  'job_workflow_ref',
+  'environment',
+  'event_name',
+  'run_id',
+  'run_number',
+  'run_attempt',
+  'actor',
+  'actor_id',
+  'runner_environment',
 ];
 
 /** Discovery + JWKS for one dev issuer. */

@@ -35,7 +35,10 @@ export function tokenRoutes(deps: TokenRouteDeps): Hono<AppEnv> {
     } catch (error) {
       if (error instanceof LatchkeyError) {
         deps.logger.info('exchange', {
-          request_id: requestId, status: answerFor(error).status, reason: error.reason, ms: elapsed(started),
+          request_id: requestId,
+          status: answerFor(error).status,
+          reason: error.reason,
+          ms: elapsed(started),
           ...(error.logDetail !== undefined ? { detail: error.logDetail } : {}),
         });
       }

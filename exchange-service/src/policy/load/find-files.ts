@@ -77,7 +77,12 @@ export async function findPolicyFiles(dir: string): Promise<FoundPolicyFiles> {
       problems.push({ file, line: 1, column: 1, message: `the extension must be .yaml or .yml in lower case, not "${extension}"` });
     } else if (!POLICY_NAME.test(name)) {
       valid = false;
-      problems.push({ file, line: 1, column: 1, message: `"${name}" is not a valid policy name: use lower-case letters, digits, ".", "_" and "-", each path segment starting with a letter or digit` });
+      problems.push({
+        file,
+        line: 1,
+        column: 1,
+        message: `"${name}" is not a valid policy name: use lower-case letters, digits, ".", "_" and "-", each path segment starting with a letter or digit`,
+      });
     }
     // Valid names are lower case already; only the others need folding to find case collisions.
     const folded = valid ? name : name.toLowerCase();

@@ -55,7 +55,10 @@ export function readPolicyFile(entry: PolicyFileEntry, options: ParseFileOptions
   try {
     bytes = read(entry.source ?? entry.file);
   } catch (error) {
-    return { ok: false, problems: [{ file: entry.file, message: `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` }] };
+    return {
+      ok: false,
+      problems: [{ file: entry.file, message: `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` }],
+    };
   }
   return parsePolicyBytes(bytes, entry.file, options, intern);
 }

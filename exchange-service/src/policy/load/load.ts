@@ -71,7 +71,9 @@ export async function loadPolicies(dir: string, options: LoadPoliciesOptions = {
       return result;
     }
     if (attempt >= MAX_LOAD_ATTEMPTS) {
-      throw new PolicyLoadError([{ file: dir, message: `the folder changed while it was read, ${attempt} times in a row (its links were swapped); the set was not loaded` }]);
+      throw new PolicyLoadError([
+        { file: dir, message: `the folder changed while it was read, ${attempt} times in a row (its links were swapped); the set was not loaded` },
+      ]);
     }
   }
 }
@@ -100,7 +102,8 @@ async function loadFound(dir: string, found: FoundPolicyFiles, options: LoadPoli
   const sorted = new Map([...policies].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   // A dirty checkout's commit alone would name two different sets alike: add the set's digest.
   const digest = digestVersion(sorted.values());
-  const setVersion = version === undefined ? digest : version.endsWith('-dirty') ? `${version}+${digest.slice('sha256:'.length, 'sha256:'.length + 12)}` : version;
+  const setVersion =
+    version === undefined ? digest : version.endsWith('-dirty') ? `${version}+${digest.slice('sha256:'.length, 'sha256:'.length + 12)}` : version;
   return { version: setVersion, policies: sorted, loadedAt: new Date() };
 }
 

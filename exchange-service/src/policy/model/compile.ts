@@ -133,7 +133,8 @@ function checkTtl(file: PolicyFile, options: CompileOptions): CompileProblem[] {
   const problems: CompileProblem[] = [];
   const ttlDefault = parseDuration(file.ttl.default);
   const ttlMax = parseDuration(file.ttl.max);
-  if (ttlDefault === undefined) problems.push({ path: ['ttl', 'default'], message: `${JSON.stringify(file.ttl.default)} is not a duration (use 30s, 10m, 1h)` });
+  if (ttlDefault === undefined)
+    problems.push({ path: ['ttl', 'default'], message: `${JSON.stringify(file.ttl.default)} is not a duration (use 30s, 10m, 1h)` });
   if (ttlMax === undefined) problems.push({ path: ['ttl', 'max'], message: `${JSON.stringify(file.ttl.max)} is not a duration (use 30s, 10m, 1h)` });
   if (ttlDefault === undefined || ttlMax === undefined) return problems;
   if (ttlDefault > ttlMax) problems.push({ path: ['ttl', 'default'], message: `${file.ttl.default} is above ttl.max (${file.ttl.max})` });
@@ -141,8 +142,10 @@ function checkTtl(file: PolicyFile, options: CompileOptions): CompileProblem[] {
     problems.push({ path: ['ttl', 'max'], message: `${file.ttl.max} is above the service's limits.max_ttl (${formatDuration(options.maxTtl)})` });
   }
   if (file.grant.aws !== undefined) {
-    if (ttlDefault < AWS_MIN_TTL) problems.push({ path: ['ttl', 'default'], message: `${file.ttl.default} is below 15m, the shortest session STS grants (aws grants live 15m to 12h)` });
-    if (ttlMax > AWS_MAX_TTL) problems.push({ path: ['ttl', 'max'], message: `${file.ttl.max} is above 12h, the longest session STS grants (aws grants live 15m to 12h)` });
+    if (ttlDefault < AWS_MIN_TTL)
+      problems.push({ path: ['ttl', 'default'], message: `${file.ttl.default} is below 15m, the shortest session STS grants (aws grants live 15m to 12h)` });
+    if (ttlMax > AWS_MAX_TTL)
+      problems.push({ path: ['ttl', 'max'], message: `${file.ttl.max} is above 12h, the longest session STS grants (aws grants live 15m to 12h)` });
     // STS's own limits (ARN forms, session policy size, managed ARNs, tags) are load errors, not exchange-time surprises.
     for (const message of checkAwsGrantShape(file.grant.aws)) problems.push({ path: ['grant', 'aws'], message });
   }
@@ -195,7 +198,9 @@ class BuiltPolicy implements CompiledPolicy {
   }
 
   get conditions(): readonly CompiledCondition[] {
-    this.#conditions ??= Object.entries(this.#subject).map(([claim, value]) => compileCondition(claim, typeof value === 'string' ? [value] : value, this.#issuerKind));
+    this.#conditions ??= Object.entries(this.#subject).map(([claim, value]) =>
+      compileCondition(claim, typeof value === 'string' ? [value] : value, this.#issuerKind),
+    );
     return this.#conditions;
   }
 }

@@ -52,7 +52,11 @@ export function evaluatePolicy(policy: CompiledPolicy, claims: Readonly<Record<s
  * of a fork's author: denied unless the policy lists the event by name (a
  * glob such as `pull_request*` does not count).
  */
-function pullRequestTargetResult(policy: CompiledPolicy, claims: Readonly<Record<string, unknown>>, results: readonly ConditionResult[]): ConditionResult | undefined {
+function pullRequestTargetResult(
+  policy: CompiledPolicy,
+  claims: Readonly<Record<string, unknown>>,
+  results: readonly ConditionResult[],
+): ConditionResult | undefined {
   const event = Object.hasOwn(claims, 'event_name') ? claims.event_name : undefined;
   if (event !== PULL_REQUEST_TARGET || policy.allowsPullRequestTarget) return undefined;
   // Already denied by the policy's own event_name condition: one reason is enough.
@@ -83,7 +87,9 @@ export function describeDenial(evaluation: Evaluation, mode: DenialDetail): stri
   if (mode === 'none') return 'the token does not satisfy the policy';
   const failed = evaluation.conditions.filter((condition) => !condition.ok);
   if (failed.length === 0) return evaluation.granted ? 'the token satisfies the policy' : 'policy denied';
-  const reasons = failed.map((condition) => (mode === 'full' && condition.expected.length > 0 ? `${condition.why} (expected ${expectedText(condition.expected)})` : condition.why));
+  const reasons = failed.map((condition) =>
+    mode === 'full' && condition.expected.length > 0 ? `${condition.why} (expected ${expectedText(condition.expected)})` : condition.why,
+  );
   return `policy denied: ${reasons.join('; ')}`;
 }
 

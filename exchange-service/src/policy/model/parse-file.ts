@@ -33,9 +33,7 @@ export interface ParseFileOptions {
 }
 
 /** A checked policy file (with its digest), or its problems. */
-export type ParsedFile =
-  | { ok: true; policy: PolicyFile; issuerKind: IssuerKind; digest: string }
-  | { ok: false; problems: PolicyProblem[]; digest: string };
+export type ParsedFile = { ok: true; policy: PolicyFile; issuerKind: IssuerKind; digest: string } | { ok: false; problems: PolicyProblem[]; digest: string };
 
 type Path = readonly PropertyKey[];
 
@@ -94,16 +92,24 @@ interface PathProblem {
   at: 'key' | 'value';
 }
 
-function checkData(data: unknown, options: ParseFileOptions, mayHaveProto: boolean): { ok: true; policy: PolicyFile; issuerKind: IssuerKind } | { ok: false; problems: PathProblem[] } {
+function checkData(
+  data: unknown,
+  options: ParseFileOptions,
+  mayHaveProto: boolean,
+): { ok: true; policy: PolicyFile; issuerKind: IssuerKind } | { ok: false; problems: PathProblem[] } {
   // zod drops `__proto__` keys from records without a word, and a dropped key is a dropped condition.
   const proto = mayHaveProto ? protoKeys(data) : [];
-  if (proto.length > 0) return { ok: false, problems: proto.map((path) => ({ path, at: 'key', message: withPath(path.slice(0, -1), '"__proto__" is not allowed as a key') })) };
+  if (proto.length > 0)
+    return { ok: false, problems: proto.map((path) => ({ path, at: 'key', message: withPath(path.slice(0, -1), '"__proto__" is not allowed as a key') })) };
   const parsed = PolicyFile.safeParse(data);
   if (!parsed.success) return { ok: false, problems: parsed.error.issues.flatMap((issue) => describeIssue(issue, data)) };
   const issuerKind = issuerKindOf(parsed.data.issuer, options);
   if (issuerKind === undefined) {
     const configured = Object.keys(options.issuers ?? {}).join(', ') || 'none';
-    return { ok: false, problems: [{ path: ['issuer'], at: 'value', message: `issuer "${parsed.data.issuer}" is not configured on this service (configured: ${configured})` }] };
+    return {
+      ok: false,
+      problems: [{ path: ['issuer'], at: 'value', message: `issuer "${parsed.data.issuer}" is not configured on this service (configured: ${configured})` }],
+    };
   }
   const problems: CompileProblem[] = checkPolicy(parsed.data, { issuerKind, maxTtl: options.maxTtl });
   if (problems.length === 0) return { ok: true, policy: parsed.data, issuerKind };
@@ -171,7 +177,10 @@ function rangeStart(node: unknown): number | undefined {
 
 /** `subject.event_name[1]` */
 export function formatPath(path: Path): string {
-  return path.reduce<string>((text, segment) => (typeof segment === 'number' ? `${text}[${segment}]` : text === '' ? String(segment) : `${text}.${String(segment)}`), '');
+  return path.reduce<string>(
+    (text, segment) => (typeof segment === 'number' ? `${text}[${segment}]` : text === '' ? String(segment) : `${text}.${String(segment)}`),
+    '',
+  );
 }
 
 const withPath = (path: Path, message: string): string => (path.length === 0 ? message : `${formatPath(path)}: ${message}`);
@@ -180,7 +189,11 @@ const withPath = (path: Path, message: string): string => (path.length === 0 ? m
 function describeIssue(issue: z.core.$ZodIssue, data: unknown): PathProblem[] {
   const path = issue.path;
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => ({ path: [...path, key], at: 'key' as const, message: withPath(path, unknownKeyMessage(key, schemaKeysAt(PolicyFile, path))) }));
+    return issue.keys.map((key) => ({
+      path: [...path, key],
+      at: 'key' as const,
+      message: withPath(path, unknownKeyMessage(key, schemaKeysAt(PolicyFile, path))),
+    }));
   }
   if (issue.code === 'invalid_union') {
     const branch = matchingBranch(issue.errors);

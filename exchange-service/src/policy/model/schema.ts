@@ -29,7 +29,10 @@ const NUMBER_HINT = 'expected a string or a non-empty list of strings (quote num
 
 /** One subject condition: a pattern or a list of patterns (any may match). */
 const Patterns = z.union(
-  [z.string().min(1, { error: 'a pattern cannot be empty' }), z.array(z.string().min(1, { error: 'a pattern cannot be empty' })).min(1, { error: 'a list needs at least one pattern' })],
+  [
+    z.string().min(1, { error: 'a pattern cannot be empty' }),
+    z.array(z.string().min(1, { error: 'a pattern cannot be empty' })).min(1, { error: 'a list needs at least one pattern' }),
+  ],
   { error: NUMBER_HINT },
 );
 
@@ -59,22 +62,18 @@ const AwsGrant = z.strictObject({
  */
 const GithubGrant = z.strictObject({
   repositories: z.array(z.string().min(1)).min(1, { error: 'name at least one repository' }),
-  permissions: z
-    .record(Key, z.string().min(1))
-    .refine((permissions) => Object.keys(permissions).length > 0, { error: 'name at least one permission' }),
+  permissions: z.record(Key, z.string().min(1)).refine((permissions) => Object.keys(permissions).length > 0, { error: 'name at least one permission' }),
 });
 
 const GRANT_KINDS = ['token', 'aws', 'github'] as const;
 
-const Grant = z
-  .strictObject({ token: TokenGrant.optional(), aws: AwsGrant.optional(), github: GithubGrant.optional() })
-  .superRefine((grant, ctx) => {
-    const present = GRANT_KINDS.filter((kind) => grant[kind] !== undefined);
-    if (present.length !== 1) {
-      const found = present.length === 0 ? 'none' : present.join(', ');
-      ctx.addIssue({ code: 'custom', message: `grant must have exactly one of token, aws, github (found: ${found})` });
-    }
-  });
+const Grant = z.strictObject({ token: TokenGrant.optional(), aws: AwsGrant.optional(), github: GithubGrant.optional() }).superRefine((grant, ctx) => {
+  const present = GRANT_KINDS.filter((kind) => grant[kind] !== undefined);
+  if (present.length !== 1) {
+    const found = present.length === 0 ? 'none' : present.join(', ');
+    ctx.addIssue({ code: 'custom', message: `grant must have exactly one of token, aws, github (found: ${found})` });
+  }
+});
 
 /** A policy file as written (after defaults). */
 export const PolicyFile = z.strictObject({
@@ -94,7 +93,10 @@ export type PolicyFile = z.infer<typeof PolicyFile>;
 /** Hover text for editors, kept here so the JSON Schema and the zod schema stay one thing. */
 const DESCRIPTIONS: ReadonlyArray<readonly [z.ZodType, string]> = [
   [PolicyFile, 'A latchkey policy: one grant, the claims a CI job must present to get it, and for how long.'],
-  [Subject, 'Claim name → pattern or list of patterns. Every key must hold; a list holds if any item does. `*` matches within one path segment, `**` across `/`.'],
+  [
+    Subject,
+    'Claim name → pattern or list of patterns. Every key must hold; a list holds if any item does. `*` matches within one path segment, `**` across `/`.',
+  ],
   [Ttl, 'How long a grant lives: `default` when the request names no ttl, `max` the most it may ask for (30s, 10m, 1h).'],
   [Grant, 'Exactly one grant kind.'],
   [TokenGrant, 'A JWT access token (RFC 9068) for `audience`, with `scope`.'],

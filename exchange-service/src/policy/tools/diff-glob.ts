@@ -128,7 +128,10 @@ export function globsContained(inner: readonly GlobTokens[], outer: readonly Glo
     for (const code of codes) {
       const next = close(a, step(a, state, code));
       if (next.length === 0) continue;
-      const nextSet = close(b, set.flatMap((s) => step(b, s, code)));
+      const nextSet = close(
+        b,
+        set.flatMap((s) => step(b, s, code)),
+      );
       if (!visit(next, nextSet)) return false;
     }
   }

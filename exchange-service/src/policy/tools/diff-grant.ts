@@ -20,7 +20,8 @@ export function compareGrants(before: Grant, after: Grant): PolicyFieldChange[] 
     return [change('grant', 'wider', [`${before.kind} ${grantTarget(before)}`], [`${after.kind} ${grantTarget(after)}`], 'a different kind of grant')];
   }
   if (before.kind === 'token' && after.kind === 'token') {
-    const audience = before.audience === after.audience ? [] : [change('grant.token.audience', 'wider', [before.audience], [after.audience], 'a different audience')];
+    const audience =
+      before.audience === after.audience ? [] : [change('grant.token.audience', 'wider', [before.audience], [after.audience], 'a different audience')];
     return [...audience, ...compareSets('grant.token.scope', before.scope, after.scope)];
   }
   if (before.kind === 'aws' && after.kind === 'aws') return compareAws(before, after);
@@ -39,11 +40,15 @@ function compareAws(before: AwsGrant, after: AwsGrant): PolicyFieldChange[] {
   const changes: PolicyFieldChange[] = [];
   if (before.roleArn !== after.roleArn) changes.push(change('grant.aws.role_arn', 'wider', [before.roleArn], [after.roleArn], 'a different role'));
   changes.push(...compareSessionPolicies(before, after));
-  const tags = (grant: AwsGrant): string[] => Object.entries(grant.tags).map(([key, value]) => `${key}=${value}`).sort();
+  const tags = (grant: AwsGrant): string[] =>
+    Object.entries(grant.tags)
+      .map(([key, value]) => `${key}=${value}`)
+      .sort();
   if (tags(before).join('\n') !== tags(after).join('\n')) {
     changes.push(change('grant.aws.tags', 'review', tags(before), tags(after), 'session tags changed: IAM conditions on tags may grant more'));
   }
-  if (before.region !== after.region) changes.push(change('grant.aws.region', 'neutral', before.region === undefined ? [] : [before.region], after.region === undefined ? [] : [after.region]));
+  if (before.region !== after.region)
+    changes.push(change('grant.aws.region', 'neutral', before.region === undefined ? [] : [before.region], after.region === undefined ? [] : [after.region]));
   return changes;
 }
 

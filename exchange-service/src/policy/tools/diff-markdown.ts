@@ -35,7 +35,13 @@ const EFFECT_LABEL: Readonly<Record<PolicyFieldChange['effect'], string>> = {
 /** The one-line summary, e.g. `2 widened, 1 added, 0 narrowed, 1 removed, 3 unchanged`. */
 export function summarizeDiff(diff: PolicyDiff): string {
   if (!diff.compared) return `the head policy set does not load (${count(diff.headProblems.length, 'error')}): nothing compared`;
-  const parts = [`${diff.widened.length} widened`, `${diff.added.length} added`, `${diff.narrowed.length} narrowed`, `${diff.removed.length} removed`, `${diff.unchanged + diff.edited.length} unchanged`];
+  const parts = [
+    `${diff.widened.length} widened`,
+    `${diff.added.length} added`,
+    `${diff.narrowed.length} narrowed`,
+    `${diff.removed.length} removed`,
+    `${diff.unchanged + diff.edited.length} unchanged`,
+  ];
   if (diff.introducedWarnings.length > 0) parts.push(count(diff.introducedWarnings.length, 'new lint warning'));
   return parts.join(', ');
 }
@@ -70,7 +76,10 @@ function section<T>(title: string, items: readonly T[], render: (item: T) => str
 function changeLines(policy: PolicyChange): string[] {
   const order: PolicyFieldChange['effect'][] = ['wider', 'review', 'narrower', 'neutral'];
   const sorted = [...policy.changes].sort((a, b) => order.indexOf(a.effect) - order.indexOf(b.effect));
-  return [`- **${code(policy.name)}** ${code(policy.file)}`, ...sorted.map((item) => `  - ${EFFECT_LABEL[item.effect]} ${code(item.field)}: ${changeText(item)}`)];
+  return [
+    `- **${code(policy.name)}** ${code(policy.file)}`,
+    ...sorted.map((item) => `  - ${EFFECT_LABEL[item.effect]} ${code(item.field)}: ${changeText(item)}`),
+  ];
 }
 
 function changeText(item: PolicyFieldChange): string {

@@ -37,11 +37,16 @@ export function compareSessionPolicies(before: AwsGrant, after: AwsGrant): Polic
   const now: Restriction = { inline: after.sessionPolicy, managed: after.managedSessionPolicies };
   const oldText = describeSessionPolicies(before);
   const nowText = describeSessionPolicies(after);
-  if (canonicalJson(old.inline ?? null) === canonicalJson(now.inline ?? null) && canonicalJson([...old.managed].sort()) === canonicalJson([...now.managed].sort())) return [];
+  if (
+    canonicalJson(old.inline ?? null) === canonicalJson(now.inline ?? null) &&
+    canonicalJson([...old.managed].sort()) === canonicalJson([...now.managed].sort())
+  )
+    return [];
   const verdict = classify(restrictionWithin(now, old), restrictionWithin(old, now));
   if (verdict === 'equal') return [change(FIELD, 'neutral', oldText, nowText, 'rewritten: allows the same')];
   if (verdict === 'narrower') return [change(FIELD, 'narrower', oldText, nowText)];
-  if (verdict === 'wider') return [change(FIELD, 'wider', oldText, nowText, isUnrestricted(now) ? 'no session policy now: the role\'s full permissions' : undefined)];
+  if (verdict === 'wider')
+    return [change(FIELD, 'wider', oldText, nowText, isUnrestricted(now) ? "no session policy now: the role's full permissions" : undefined)];
   return [change(FIELD, 'review', oldText, nowText, 'changed: could not show that it allows no more')];
 }
 
@@ -54,12 +59,17 @@ export function describeSessionPolicies(grant: AwsGrant): string[] {
     else lines.push(...statements.map(describeStatement));
   }
   lines.push(...grant.managedSessionPolicies.map((arn) => `managed ${arn}`));
-  return lines.length === 0 ? ['none (the role\'s full permissions)'] : lines;
+  return lines.length === 0 ? ["none (the role's full permissions)"] : lines;
 }
 
 function describeStatement(statement: Statement): string {
   const actions = statement.action !== undefined ? statement.action.join(', ') : `all but ${(statement.notAction ?? []).join(', ')}`;
-  const resources = statement.resource !== undefined ? statement.resource.join(', ') : statement.notResource !== undefined ? `all but ${statement.notResource.join(', ')}` : '(no resource)';
+  const resources =
+    statement.resource !== undefined
+      ? statement.resource.join(', ')
+      : statement.notResource !== undefined
+        ? `all but ${statement.notResource.join(', ')}`
+        : '(no resource)';
   return `${statement.effect} ${actions} on ${resources}${statement.condition === undefined ? '' : ` if ${canonicalJson(statement.condition)}`}`;
 }
 
@@ -81,10 +91,12 @@ function restrictionWithin(inner: Restriction, outer: Restriction): Containment 
 function statementsWithin(inner: readonly Statement[], outer: readonly Statement[]): Containment {
   const innerDenies = new Set(inner.filter((s) => s.effect === 'Deny').map((s) => s.key));
   if (!outer.filter((s) => s.effect === 'Deny').every((s) => innerDenies.has(s.key))) return false;
-  const answers = inner.filter((s) => s.effect === 'Allow').map((allow) => {
-    const covered = outer.filter((s) => s.effect === 'Allow').map((candidate) => allowCovered(allow, candidate));
-    return covered.includes(true) ? true : covered.includes(undefined) ? undefined : false;
-  });
+  const answers = inner
+    .filter((s) => s.effect === 'Allow')
+    .map((allow) => {
+      const covered = outer.filter((s) => s.effect === 'Allow').map((candidate) => allowCovered(allow, candidate));
+      return covered.includes(true) ? true : covered.includes(undefined) ? undefined : false;
+    });
   return allContained(answers);
 }
 
@@ -94,7 +106,10 @@ function allowCovered(inner: Statement, outer: Statement): Containment {
   const negated = (s: Statement): boolean => s.notAction !== undefined || s.notResource !== undefined || s.action === undefined || s.resource === undefined;
   if (negated(inner) || negated(outer)) return false;
   if (outer.condition !== undefined && canonicalJson(outer.condition) !== canonicalJson(inner.condition)) return false;
-  const actions = globsContained(inner.action!.map((a) => foldTokens(iamGlobTokens(a))), outer.action!.map((a) => foldTokens(iamGlobTokens(a))));
+  const actions = globsContained(
+    inner.action!.map((a) => foldTokens(iamGlobTokens(a))),
+    outer.action!.map((a) => foldTokens(iamGlobTokens(a))),
+  );
   const resources = globsContained(inner.resource!.map(iamGlobTokens), outer.resource!.map(iamGlobTokens));
   return allContained([actions, resources]);
 }
@@ -110,7 +125,12 @@ function parseStatements(document: Record<string, unknown>): Statement[] | undef
     const { Sid: _sid, ...rest } = item as Record<string, unknown>;
     const effect = rest.Effect;
     if (effect !== 'Allow' && effect !== 'Deny') return undefined;
-    const fields = { action: stringList(rest.Action), notAction: stringList(rest.NotAction), resource: stringList(rest.Resource), notResource: stringList(rest.NotResource) };
+    const fields = {
+      action: stringList(rest.Action),
+      notAction: stringList(rest.NotAction),
+      resource: stringList(rest.Resource),
+      notResource: stringList(rest.NotResource),
+    };
     if (Object.values(fields).includes(null)) return undefined;
     statements.push({ effect, ...(fields as Record<keyof typeof fields, string[] | undefined>), condition: rest.Condition, key: canonicalJson(rest) });
   }

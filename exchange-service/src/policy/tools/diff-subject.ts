@@ -80,7 +80,7 @@ function githubFolding(claim: string): ((pattern: string) => GlobTokens) | undef
 function mergePullRequestTarget(changes: PolicyFieldChange[], allowedNow: boolean): void {
   const effect = allowedNow ? 'wider' : 'narrower';
   const note = allowedNow
-    ? 'now lists pull_request_target: jobs for fork pull requests run with the base repository\'s privileges'
+    ? "now lists pull_request_target: jobs for fork pull requests run with the base repository's privileges"
     : 'no longer lists pull_request_target';
   const index = changes.findIndex((item) => item.field === 'subject.event_name');
   const existing = changes[index];
@@ -88,7 +88,9 @@ function mergePullRequestTarget(changes: PolicyFieldChange[], allowedNow: boolea
     changes[index] = { ...existing, effect, note: existing.note === undefined || existing.effect === 'neutral' ? note : `${existing.note}; ${note}` };
     return;
   }
-  changes.push(allowedNow ? change('subject.event_name', effect, [], [PULL_REQUEST_TARGET], note) : change('subject.event_name', effect, [PULL_REQUEST_TARGET], [], note));
+  changes.push(
+    allowedNow ? change('subject.event_name', effect, [], [PULL_REQUEST_TARGET], note) : change('subject.event_name', effect, [PULL_REQUEST_TARGET], [], note),
+  );
 }
 
 const sameList = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((item, i) => item === b[i]);

@@ -82,7 +82,7 @@ export interface PolicyDiff {
 /** Compares two versions of one policy, field by field. */
 export function comparePolicies(before: CompiledPolicy, after: CompiledPolicy): PolicyFieldChange[] {
   const changes: PolicyFieldChange[] = [];
-  if (before.issuer !== after.issuer) changes.push(change('issuer', 'wider', [before.issuer], [after.issuer], 'trusts another issuer\'s tokens'));
+  if (before.issuer !== after.issuer) changes.push(change('issuer', 'wider', [before.issuer], [after.issuer], "trusts another issuer's tokens"));
   changes.push(...compareSubjects(before, after));
   changes.push(...compareNumbers('ttl.max', before.ttl.max, after.ttl.max, formatDuration));
   changes.push(...compareNumbers('ttl.default', before.ttl.default, after.ttl.default, formatDuration));
@@ -97,8 +97,17 @@ export function comparePolicies(before: CompiledPolicy, after: CompiledPolicy): 
 /** Diffs two sides. Without a loadable head nothing is compared; without a loadable base every head policy counts as added. */
 export function diffPolicySets(base: DiffSide, head: DiffSide): PolicyDiff {
   const diff: PolicyDiff = {
-    added: [], removed: [], widened: [], narrowed: [], edited: [], unchanged: 0, introducedWarnings: [],
-    linted: head.warnings !== undefined, baseProblems: displayProblems(base), headProblems: displayProblems(head), compared: head.policies !== undefined,
+    added: [],
+    removed: [],
+    widened: [],
+    narrowed: [],
+    edited: [],
+    unchanged: 0,
+    introducedWarnings: [],
+    linted: head.warnings !== undefined,
+    baseProblems: displayProblems(base),
+    headProblems: displayProblems(head),
+    compared: head.policies !== undefined,
   };
   if (head.policies === undefined) return diff;
   const old = base.policies ?? new Map<string, CompiledPolicy>();

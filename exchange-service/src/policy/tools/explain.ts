@@ -92,7 +92,11 @@ export function summarizeGrant(policy: CompiledPolicy): GrantSummary {
 export const ttlText = (ttl: { default: number; max: number }): string => `${formatDuration(ttl.default)} (max ${formatDuration(ttl.max)})`;
 
 /** Explains the exchange's decision for `claims` against every policy (or `options.policy`). */
-export function explainClaims(policies: ReadonlyMap<string, CompiledPolicy>, claims: Readonly<Record<string, unknown>>, options: ExplainOptions = {}): Explanation {
+export function explainClaims(
+  policies: ReadonlyMap<string, CompiledPolicy>,
+  claims: Readonly<Record<string, unknown>>,
+  options: ExplainOptions = {},
+): Explanation {
   const issuer = checkTokenIssuer(claims, options.issuers);
   const kind = options.issuers?.find((candidate) => candidate.name === issuer.name)?.kind;
   const owner = issuer.ok && kind === 'github' ? checkOwner(claims, options.trustedOwners) : undefined;
@@ -103,19 +107,33 @@ export function explainClaims(policies: ReadonlyMap<string, CompiledPolicy>, cla
     selected = [one];
   }
   const explained = selected.map((policy) => explainPolicy(policy, claims, issuer, owner));
-  const granted = explained.filter((policy) => policy.granted).map((policy) => policy.name).sort();
+  const granted = explained
+    .filter((policy) => policy.granted)
+    .map((policy) => policy.name)
+    .sort();
   return { issuer, owner, policies: explained, granted };
 }
 
-function explainPolicy(policy: CompiledPolicy, claims: Readonly<Record<string, unknown>>, issuer: TokenIssuerResult, owner: GateResult | undefined): PolicyExplanation {
+function explainPolicy(
+  policy: CompiledPolicy,
+  claims: Readonly<Record<string, unknown>>,
+  issuer: TokenIssuerResult,
+  owner: GateResult | undefined,
+): PolicyExplanation {
   const issuerMatch = matchIssuer(policy, issuer);
   const evaluation = evaluatePolicy(policy, claims);
   const granted = issuer.ok && (owner?.ok ?? true) && issuerMatch.ok && evaluation.granted;
   // evaluatePolicy lists the subject keys first, then any rule that failed.
   const count = policy.conditions.length;
   return {
-    name: policy.name, file: policy.file, issuer: policy.issuer, granted, issuerMatch,
-    conditions: evaluation.conditions.slice(0, count), rules: evaluation.conditions.slice(count), grant: summarizeGrant(policy),
+    name: policy.name,
+    file: policy.file,
+    issuer: policy.issuer,
+    granted,
+    issuerMatch,
+    conditions: evaluation.conditions.slice(0, count),
+    rules: evaluation.conditions.slice(count),
+    grant: summarizeGrant(policy),
   };
 }
 
@@ -145,5 +163,9 @@ function matchIssuer(policy: CompiledPolicy, issuer: TokenIssuerResult): GateRes
   if (!issuer.checked) return { ok: true, checked: false, why: `issuer "${policy.issuer}" not checked (no --config)` };
   if (issuer.name === undefined) return { ok: false, checked: true, why: `issuer "${policy.issuer}": the token's issuer is not configured` };
   const ok = issuer.name === policy.issuer;
-  return { ok, checked: true, why: ok ? `issuer "${policy.issuer}"` : `the policy is for issuer "${policy.issuer}", the token is from "${issuer.name}" (policy_unknown)` };
+  return {
+    ok,
+    checked: true,
+    why: ok ? `issuer "${policy.issuer}"` : `the policy is for issuer "${policy.issuer}", the token is from "${issuer.name}" (policy_unknown)`,
+  };
 }

@@ -66,13 +66,20 @@ export async function snapshotFolder(root: string, commit: string, folder: strin
   const prefix = folder === '' || folder === '.' ? '' : `${folder.replace(/\/+$/, '')}/`;
   const listing = await git(root, ['ls-tree', '-r', '-l', '-z', '--full-tree', commit, '--', prefix === '' ? '.' : prefix]);
   const entries = parseTree(listing).filter((entry) => entry.path.startsWith(prefix));
-  const skipped = entries.filter((entry) => entry.type !== 'blob' || entry.mode === '120000').map((entry) => entry.path).sort();
+  const skipped = entries
+    .filter((entry) => entry.type !== 'blob' || entry.mode === '120000')
+    .map((entry) => entry.path)
+    .sort();
   const files = entries.filter((entry) => entry.type === 'blob' && entry.mode !== '120000' && YAML.test(entry.path));
-  if (files.reduce((total, entry) => total + entry.size, 0) > MAX_FOLDER_BYTES) throw new GitRevisionError(`${folder} at ${commit} is larger than ${MAX_FOLDER_BYTES} bytes`);
+  if (files.reduce((total, entry) => total + entry.size, 0) > MAX_FOLDER_BYTES)
+    throw new GitRevisionError(`${folder} at ${commit} is larger than ${MAX_FOLDER_BYTES} bytes`);
   const dir = await mkdtemp(join(tmpdir(), 'latchkey-revision-'));
   const remove = (): Promise<void> => rm(dir, { recursive: true, force: true });
   try {
-    const contents = await readBlobs(root, files.map((entry) => entry.object));
+    const contents = await readBlobs(
+      root,
+      files.map((entry) => entry.object),
+    );
     for (const entry of files) {
       const relative = entry.path.slice(prefix.length);
       if (relative.split('/').some((segment) => segment === '' || segment === '.' || segment === '..')) continue;
@@ -86,17 +93,25 @@ export async function snapshotFolder(root: string, commit: string, folder: strin
   }
   const displayFile = (file: string): string => {
     if (file === dir) return prefix === '' ? '.' : prefix.slice(0, -1);
-    return file.startsWith(dir + sep) ? `${prefix}${file.slice(dir.length + 1).split(sep).join('/')}` : file;
+    return file.startsWith(dir + sep)
+      ? `${prefix}${file
+          .slice(dir.length + 1)
+          .split(sep)
+          .join('/')}`
+      : file;
   };
   return { dir, files: files.length, skipped, displayFile, remove };
 }
 
 function parseTree(listing: string): TreeEntry[] {
-  return listing.split('\0').filter((row) => row !== '').map((row) => {
-    const tab = row.indexOf('\t');
-    const [mode = '', type = '', object = '', size = '0'] = row.slice(0, tab).split(/ +/);
-    return { mode, type, object, size: Number(size) || 0, path: row.slice(tab + 1) };
-  });
+  return listing
+    .split('\0')
+    .filter((row) => row !== '')
+    .map((row) => {
+      const tab = row.indexOf('\t');
+      const [mode = '', type = '', object = '', size = '0'] = row.slice(0, tab).split(/ +/);
+      return { mode, type, object, size: Number(size) || 0, path: row.slice(tab + 1) };
+    });
 }
 
 /** Reads blobs with one `git cat-file --batch`; resolves object id → bytes. */

@@ -34,17 +34,26 @@ export interface AllowedAction {
 /** Why the grant can write, in a few words (`token scope "artifacts:write"`), or undefined when it only reads. */
 export function writeReason(grant: CompiledPolicy['grant']): string | undefined {
   if (grant.kind === 'token') {
-    const scope = grant.scope.find((item) => item.includes('*') || item.toLowerCase().split(/[^a-z0-9]+/).some((word) => WRITE_WORDS.has(word)));
+    const scope = grant.scope.find(
+      (item) =>
+        item.includes('*') ||
+        item
+          .toLowerCase()
+          .split(/[^a-z0-9]+/)
+          .some((word) => WRITE_WORDS.has(word)),
+    );
     return scope === undefined ? undefined : `token scope ${JSON.stringify(scope)}`;
   }
   if (grant.kind === 'github') {
     const entry = Object.entries(grant.permissions).find(([, level]) => GITHUB_WRITE_LEVELS.has(level.toLowerCase()));
     return entry === undefined ? undefined : `github permission ${entry[0]}: ${entry[1]}`;
   }
-  if (grant.sessionPolicy === undefined) return 'aws grant without a session_policy (the role\'s full permissions)';
+  if (grant.sessionPolicy === undefined) return "aws grant without a session_policy (the role's full permissions)";
   const writer = allowedActions(grant).find((item) => item.notAction || !isReadOnlyAction(item.action));
   if (writer === undefined) return undefined;
-  return writer.notAction ? 'aws session policy allows NotAction (every action but those listed)' : `aws session policy allows ${JSON.stringify(writer.action)}`;
+  return writer.notAction
+    ? 'aws session policy allows NotAction (every action but those listed)'
+    : `aws session policy allows ${JSON.stringify(writer.action)}`;
 }
 
 /** True for `s3:GetObject`, `ec2:Describe*`: the action's name starts with a read-only verb. */

@@ -45,7 +45,8 @@ const PULL_REQUEST_REF = 'refs/pull/1/merge';
 
 const conditionOf = (policy: CompiledPolicy, claim: string): CompiledCondition | undefined => policy.conditions.find((condition) => condition.claim === claim);
 /** A condition written as `*` or `**` constrains nothing. */
-const constrains = (condition: CompiledCondition | undefined): boolean => condition !== undefined && !condition.patterns.some((pattern) => /^\*+$/.test(pattern));
+const constrains = (condition: CompiledCondition | undefined): boolean =>
+  condition !== undefined && !condition.patterns.some((pattern) => /^\*+$/.test(pattern));
 const finding = (rule: string, path: DocumentPath, at: PositionTarget, message: string, fix: string): LintFinding => ({ rule, path, at, message, fix });
 
 const unboundRepositoryId: PolicyRule = {
@@ -53,9 +54,15 @@ const unboundRepositoryId: PolicyRule = {
   githubOnly: true,
   check(policy) {
     if (conditionOf(policy, 'repository_id') !== undefined || conditionOf(policy, 'repository_owner_id') !== undefined) return [];
-    return [finding(this.id, SUBJECT, 'key',
-      'the subject binds the repository by name only (no repository_id or repository_owner_id): a repository or owner re-created under the same name would match',
-      'add repository_id: "<id>" (the id field of GET /repos/OWNER/REPO), or repository_owner_id for an owner-wide policy')];
+    return [
+      finding(
+        this.id,
+        SUBJECT,
+        'key',
+        'the subject binds the repository by name only (no repository_id or repository_owner_id): a repository or owner re-created under the same name would match',
+        'add repository_id: "<id>" (the id field of GET /repos/OWNER/REPO), or repository_owner_id for an owner-wide policy',
+      ),
+    ];
   },
 };
 
@@ -65,9 +72,19 @@ const repositoryGlob: PolicyRule = {
   check(policy) {
     const condition = conditionOf(policy, 'repository');
     if (condition === undefined) return [];
-    return condition.patterns.flatMap((pattern, index) => (!pattern.includes('*') ? [] : [finding(this.id, ['subject', 'repository', index], 'value',
-      `repository pattern ${JSON.stringify(pattern)} also matches repositories created later`,
-      'list the repositories by name, or bind the whole owner with repository_owner and repository_owner_id if that is meant')]));
+    return condition.patterns.flatMap((pattern, index) =>
+      !pattern.includes('*')
+        ? []
+        : [
+            finding(
+              this.id,
+              ['subject', 'repository', index],
+              'value',
+              `repository pattern ${JSON.stringify(pattern)} also matches repositories created later`,
+              'list the repositories by name, or bind the whole owner with repository_owner and repository_owner_id if that is meant',
+            ),
+          ],
+    );
   },
 };
 
@@ -77,9 +94,15 @@ const unconstrainedRef: PolicyRule = {
   check(policy) {
     if (policy.grant.kind === 'token') return [];
     if (['ref', 'environment', 'workflow_ref', 'job_workflow_ref'].some((claim) => constrains(conditionOf(policy, claim)))) return [];
-    return [finding(this.id, SUBJECT, 'key',
-      `${policy.grant.kind === 'aws' ? 'an aws' : 'a github'} grant with no ref, environment or workflow_ref condition: jobs on any branch, tag or pull request can get it`,
-      'add ref: refs/heads/main, a protected environment, or workflow_ref (job_workflow_ref for a reusable workflow) pinned to a ref')];
+    return [
+      finding(
+        this.id,
+        SUBJECT,
+        'key',
+        `${policy.grant.kind === 'aws' ? 'an aws' : 'a github'} grant with no ref, environment or workflow_ref condition: jobs on any branch, tag or pull request can get it`,
+        'add ref: refs/heads/main, a protected environment, or workflow_ref (job_workflow_ref for a reusable workflow) pinned to a ref',
+      ),
+    ];
   },
 };
 
@@ -89,9 +112,15 @@ const pullRequestTarget: PolicyRule = {
   check(policy) {
     const index = conditionOf(policy, 'event_name')?.patterns.indexOf('pull_request_target') ?? -1;
     if (index === -1) return [];
-    return [finding(this.id, ['subject', 'event_name', index], 'value',
-      'event_name allows pull_request_target, whose runs have the base repository\'s privileges but act on pull requests from forks',
-      'remove pull_request_target; give pull_request jobs a separate read-only policy')];
+    return [
+      finding(
+        this.id,
+        ['subject', 'event_name', index],
+        'value',
+        "event_name allows pull_request_target, whose runs have the base repository's privileges but act on pull requests from forks",
+        'remove pull_request_target; give pull_request jobs a separate read-only policy',
+      ),
+    ];
   },
 };
 
@@ -105,9 +134,15 @@ const pullRequestWrite: PolicyRule = {
     const index = events?.patterns.findIndex((pattern) => compileGlob(pattern, { caseInsensitive: false })('pull_request')) ?? -1;
     const where: DocumentPath = index === -1 ? SUBJECT : ['subject', 'event_name', index];
     const what = events === undefined ? 'pull_request jobs can get (no event_name, ref or workflow_ref excludes them)' : 'event_name allows pull_request on';
-    return [finding(this.id, where, index === -1 ? 'key' : 'value',
-      `${what} a grant that can write (${reason}); pull request code is unreviewed`,
-      'limit event_name to [push, workflow_dispatch] or ref to a branch, or make the grant read-only')];
+    return [
+      finding(
+        this.id,
+        where,
+        index === -1 ? 'key' : 'value',
+        `${what} a grant that can write (${reason}); pull request code is unreviewed`,
+        'limit event_name to [push, workflow_dispatch] or ref to a branch, or make the grant read-only',
+      ),
+    ];
   },
 };
 
@@ -119,10 +154,13 @@ function admitsPullRequests(policy: CompiledPolicy): boolean {
   if (ref !== undefined && !ref.match(PULL_REQUEST_REF)) return false;
   const workflow = conditionOf(policy, 'workflow_ref');
   // workflow_ref ends in `@<ref>`; a pattern whose ref part cannot be a pull request ref rules them out.
-  return workflow === undefined || workflow.patterns.some((pattern) => {
-    const at = pattern.lastIndexOf('@');
-    return at === -1 || compileGlob(pattern.slice(at + 1), { caseInsensitive: false })(PULL_REQUEST_REF);
-  });
+  return (
+    workflow === undefined ||
+    workflow.patterns.some((pattern) => {
+      const at = pattern.lastIndexOf('@');
+      return at === -1 || compileGlob(pattern.slice(at + 1), { caseInsensitive: false })(PULL_REQUEST_REF);
+    })
+  );
 }
 
 const unconstrainedRunner: PolicyRule = {
@@ -130,9 +168,15 @@ const unconstrainedRunner: PolicyRule = {
   githubOnly: true,
   check(policy) {
     if (constrains(conditionOf(policy, 'runner_environment'))) return [];
-    return [finding(this.id, SUBJECT, 'key',
-      'no runner_environment condition: jobs on any runner can get this grant, self-hosted ones included',
-      'add runner_environment: github-hosted (or self-hosted, if the job runs on your own runners)')];
+    return [
+      finding(
+        this.id,
+        SUBJECT,
+        'key',
+        'no runner_environment condition: jobs on any runner can get this grant, self-hosted ones included',
+        'add runner_environment: github-hosted (or self-hosted, if the job runs on your own runners)',
+      ),
+    ];
   },
 };
 
@@ -141,9 +185,15 @@ const longTtl: PolicyRule = {
   githubOnly: false,
   check(policy) {
     if (policy.ttl.max <= LONG_TTL) return [];
-    return [finding(this.id, ['ttl', 'max'], 'value',
-      `ttl.max is ${formatDuration(policy.ttl.max)}, above 1h: a leaked credential stays usable that long`,
-      'lower ttl.max to 1h or less; a longer job can exchange again')];
+    return [
+      finding(
+        this.id,
+        ['ttl', 'max'],
+        'value',
+        `ttl.max is ${formatDuration(policy.ttl.max)}, above 1h: a leaked credential stays usable that long`,
+        'lower ttl.max to 1h or less; a longer job can exchange again',
+      ),
+    ];
   },
 };
 
@@ -152,9 +202,19 @@ const unjustifiedWildcard: PolicyRule = {
   githubOnly: false,
   check(policy) {
     if (policy.grant.kind !== 'aws' || policy.justification === 'required') return [];
-    return allowedActions(policy.grant).flatMap((item) => (!item.notAction && !isEveryAction(item.action) ? [] : [finding(this.id, item.path, item.notAction ? 'key' : 'value',
-      `the session policy allows ${item.notAction ? 'every action but those under NotAction' : 'every action ("*")'} and justification is optional`,
-      'set justification: required, or list the actions the job needs')]));
+    return allowedActions(policy.grant).flatMap((item) =>
+      !item.notAction && !isEveryAction(item.action)
+        ? []
+        : [
+            finding(
+              this.id,
+              item.path,
+              item.notAction ? 'key' : 'value',
+              `the session policy allows ${item.notAction ? 'every action but those under NotAction' : 'every action ("*")'} and justification is optional`,
+              'set justification: required, or list the actions the job needs',
+            ),
+          ],
+    );
   },
 };
 
@@ -166,9 +226,15 @@ const serviceWildcard: PolicyRule = {
     return allowedActions(policy.grant).flatMap((item) => {
       if (item.notAction || !isServiceWildcard(item.action)) return [];
       const service = item.action.slice(0, item.action.indexOf(':'));
-      return [finding(this.id, item.path, 'value',
-        `the session policy allows every ${service} action (${JSON.stringify(item.action)})`,
-        `list the ${service} actions the job needs`)];
+      return [
+        finding(
+          this.id,
+          item.path,
+          'value',
+          `the session policy allows every ${service} action (${JSON.stringify(item.action)})`,
+          `list the ${service} actions the job needs`,
+        ),
+      ];
     });
   },
 };
@@ -182,15 +248,29 @@ const packedSize: PolicyRule = {
     const tags = Object.entries(grant.tags).reduce((sum, [key, value]) => sum + key.length + value.length, 0);
     const size = minifiedPolicy(grant.sessionPolicy).length + grant.managedSessionPolicies.join('').length + tags;
     if (size < PACKED_SIZE_WARNING) return [];
-    return [finding(this.id, ['grant', 'aws', 'session_policy'], 'key',
-      `session policy, managed policy ARNs and tags come to ${size} characters: STS may refuse sessions as PackedPolicyTooLarge (it packs them with the service's own tags), seen only at exchange time`,
-      'move statements into a managed policy attached to the role, or shorten the inline session policy')];
+    return [
+      finding(
+        this.id,
+        ['grant', 'aws', 'session_policy'],
+        'key',
+        `session policy, managed policy ARNs and tags come to ${size} characters: STS may refuse sessions as PackedPolicyTooLarge (it packs them with the service's own tags), seen only at exchange time`,
+        'move statements into a managed policy attached to the role, or shorten the inline session policy',
+      ),
+    ];
   },
 };
 
 const POLICY_RULES: readonly PolicyRule[] = [
-  unboundRepositoryId, repositoryGlob, unconstrainedRef, pullRequestTarget, pullRequestWrite,
-  unconstrainedRunner, longTtl, unjustifiedWildcard, serviceWildcard, packedSize,
+  unboundRepositoryId,
+  repositoryGlob,
+  unconstrainedRef,
+  pullRequestTarget,
+  pullRequestWrite,
+  unconstrainedRunner,
+  longTtl,
+  unjustifiedWildcard,
+  serviceWildcard,
+  packedSize,
 ];
 
 /** Every rule id, the set-wide `duplicate-subject` included. */
@@ -206,7 +286,10 @@ export function lintPolicy(policy: CompiledPolicy, issuerKind: IssuerKind): Lint
  * another's (same claims, same patterns in any order; GitHub's case-folded
  * claims compared folded): a copy that was meant to differ.
  */
-export function lintDuplicateSubjects(policies: Iterable<CompiledPolicy>, issuerKindOf: (policy: CompiledPolicy) => IssuerKind): Map<CompiledPolicy, LintFinding[]> {
+export function lintDuplicateSubjects(
+  policies: Iterable<CompiledPolicy>,
+  issuerKindOf: (policy: CompiledPolicy) => IssuerKind,
+): Map<CompiledPolicy, LintFinding[]> {
   const groups = new Map<string, CompiledPolicy[]>();
   for (const policy of policies) {
     const key = subjectKey(policy, issuerKindOf(policy) === 'github');
@@ -219,9 +302,15 @@ export function lintDuplicateSubjects(policies: Iterable<CompiledPolicy>, issuer
     if (group.length < 2) continue;
     for (const policy of group) {
       const others = group.filter((other) => other !== policy).map((other) => other.name);
-      found.set(policy, [finding('duplicate-subject', SUBJECT, 'key',
-        `the subject is the same as ${others.join(', ')}'s (issuer ${policy.issuer}): the same jobs get both grants`,
-        'tell the policies apart with a condition (workflow_ref, environment), or merge them if one grant is meant')]);
+      found.set(policy, [
+        finding(
+          'duplicate-subject',
+          SUBJECT,
+          'key',
+          `the subject is the same as ${others.join(', ')}'s (issuer ${policy.issuer}): the same jobs get both grants`,
+          'tell the policies apart with a condition (workflow_ref, environment), or merge them if one grant is meant',
+        ),
+      ]);
     }
   }
   return found;

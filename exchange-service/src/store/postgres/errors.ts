@@ -26,9 +26,21 @@ const UNAVAILABLE_STATES = new Set([
 
 /** Error codes of the driver and of Node's sockets and TLS for a connection that failed or was lost. */
 const CONNECTION_CODES = new Set([
-  'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT',
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH',
-  'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL', 'ENOENT', // ENOENT: a Unix socket path that does not exist (yet)
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EADDRNOTAVAIL',
+  'ENOENT', // ENOENT: a Unix socket path that does not exist (yet)
 ]);
 
 interface CodedError extends Error {
@@ -52,7 +64,9 @@ export function isUnavailable(error: unknown): boolean {
   if (isServerError(coded)) return UNAVAILABLE_CLASSES.has(coded.code.slice(0, 2)) || UNAVAILABLE_STATES.has(coded.code);
   if (typeof coded.code === 'string' && CONNECTION_CODES.has(coded.code)) return true;
   // Any other socket error, and TLS failures (certificate, handshake) while (re)connecting.
-  return typeof coded.syscall === 'string' || (typeof coded.code === 'string' && /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_)/.test(coded.code));
+  return (
+    typeof coded.syscall === 'string' || (typeof coded.code === 'string' && /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_)/.test(coded.code))
+  );
 }
 
 /**
@@ -64,7 +78,7 @@ export function isConnectionLoss(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const coded = error as CodedError;
   if (isServerError(coded)) return coded.code === '57P01' || coded.code.startsWith('08');
-  return typeof coded.code === 'string' && (CONNECTION_CODES.has(coded.code) && coded.code !== 'CONNECTION_ENDED');
+  return typeof coded.code === 'string' && CONNECTION_CODES.has(coded.code) && coded.code !== 'CONNECTION_ENDED';
 }
 
 /** Maps an unavailability error to StoreUnavailableError (keeping the cause); other errors pass through. */

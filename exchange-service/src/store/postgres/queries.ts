@@ -12,7 +12,10 @@ import { newerSchemaError, SCHEMA_VERSION } from './schema.ts';
 import { parseStoredRecord, StoreUnavailableError, type OpenedStore, type StoredAuditRecord } from '../store.ts';
 
 /** The store's grant and replay operations. */
-export function grantQueries(sql: postgres.Sql, calls: Calls): Pick<OpenedStore, 'isReplayed' | 'getGrant' | 'findGrantByCredential' | 'markRevoked' | 'markUsed' | 'purgeExpired'> {
+export function grantQueries(
+  sql: postgres.Sql,
+  calls: Calls,
+): Pick<OpenedStore, 'isReplayed' | 'getGrant' | 'findGrantByCredential' | 'markRevoked' | 'markUsed' | 'purgeExpired'> {
   return {
     isReplayed: (claim, nowSeconds) =>
       calls.read(async () => {
@@ -24,8 +27,12 @@ export function grantQueries(sql: postgres.Sql, calls: Calls): Pick<OpenedStore,
     findGrantByCredential: (digest) =>
       calls.read(async () =>
         // The condition matches the partial index latchkey_grants_opaque_credential (store.ts: token grants are found by id).
-        toGrantRow((await sql`SELECT * FROM latchkey_grants WHERE credential_sha256 = ${encodeText(digest)} AND kind <> 'token'
-                              ORDER BY issued_at DESC LIMIT 1`)[0]),
+        toGrantRow(
+          (
+            await sql`SELECT * FROM latchkey_grants WHERE credential_sha256 = ${encodeText(digest)} AND kind <> 'token'
+                              ORDER BY issued_at DESC LIMIT 1`
+          )[0],
+        ),
       ),
     markRevoked: (id, at) =>
       calls.write(async () => (await sql`UPDATE latchkey_grants SET revoked_at = ${at} WHERE id = ${encodeText(id)} AND revoked_at IS NULL`).count > 0),

@@ -56,8 +56,18 @@ export function toGrantRow(row: Record<string, unknown> | undefined): GrantRow |
 /** The grant's column values in latchkey_grants column order. */
 export function grantValues(grant: GrantRow): Array<string | number | null> {
   return [
-    encodeText(grant.id), encodeText(grant.policy), grant.kind, encodeText(grant.issuer), encodeNullable(grant.subject),
-    encodeNullable(grant.repository_id), encodeNullable(grant.run_id), encodeNullable(grant.run_attempt),
-    encodeNullable(grant.credential_sha256), grant.issued_at, grant.expires_at, grant.revoked_at, grant.last_used_at,
+    encodeText(grant.id),
+    encodeText(grant.policy),
+    grant.kind,
+    encodeText(grant.issuer),
+    encodeNullable(grant.subject),
+    encodeNullable(grant.repository_id),
+    encodeNullable(grant.run_id),
+    encodeNullable(grant.run_attempt),
+    encodeNullable(grant.credential_sha256),
+    grant.issued_at,
+    grant.expires_at,
+    grant.revoked_at,
+    grant.last_used_at,
   ];
 }

@@ -149,6 +149,8 @@ export async function checkReadableSchema(sql: postgres.Sql, where: string): Pro
   if (version > SCHEMA_VERSION) throw newerSchemaError(version, where);
   if (version < 1) throw new StoreSchemaError(`${where} is not a latchkey store (schema version ${version})`);
   if (version < SCHEMA_VERSION) {
-    throw new StoreSchemaError(`the store ${where} has schema version ${version}; run \`latchkey store migrate\` (or start the service once) to migrate it to ${SCHEMA_VERSION}`);
+    throw new StoreSchemaError(
+      `the store ${where} has schema version ${version}; run \`latchkey store migrate\` (or start the service once) to migrate it to ${SCHEMA_VERSION}`,
+    );
   }
 }

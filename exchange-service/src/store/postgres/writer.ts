@@ -25,9 +25,7 @@ import { ReplayError, StoreUnavailableError, type CommitGrantInput, type StoredA
 const BATCH_TRIES = 3;
 
 /** One write that extends the chain. */
-export type ChainWrite =
-  | { op: 'append'; body: AuditRecordBody }
-  | { op: 'grant'; input: CommitGrantInput; nowSeconds: number };
+export type ChainWrite = { op: 'append'; body: AuditRecordBody } | { op: 'grant'; input: CommitGrantInput; nowSeconds: number };
 
 export interface ChainWriter {
   /** Queues the write; resolves with the stored record once its transaction committed. */
@@ -177,7 +175,13 @@ async function applyOne(tx: postgres.TransactionSql, request: ChainWrite, head: 
  * record: one statement. A claim succeeds for a new claim, or when the same
  * claim was made before and its token has expired. Resolves false for a replay (nothing written).
  */
-async function insertGrant(tx: postgres.TransactionSql, input: CommitGrantInput, nowSeconds: number, record: StoredAuditRecord, text: string): Promise<boolean> {
+async function insertGrant(
+  tx: postgres.TransactionSql,
+  input: CommitGrantInput,
+  nowSeconds: number,
+  record: StoredAuditRecord,
+  text: string,
+): Promise<boolean> {
   const g = input.grant;
   const [row] = await tx`
     WITH claim AS (

@@ -112,8 +112,11 @@ export function migrate(db: DatabaseSync, path: string, logger: Logger, now: () 
       if (step.version <= from) continue;
       db.exec(step.sql);
       // Prepared after the step: the first step creates schema_migrations itself.
-      db.prepare('INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)')
-        .run(step.version, step.description, new Date(now()).toISOString());
+      db.prepare('INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)').run(
+        step.version,
+        step.description,
+        new Date(now()).toISOString(),
+      );
       // PRAGMA takes no bound parameters; the version is an integer from this file.
       db.exec(`PRAGMA user_version = ${step.version}`);
     }

@@ -71,7 +71,12 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     reader = localReader(openReadConnection(path, { busyTimeoutMs, checkSchema: true }));
   } else {
     writer = await startSqliteWriter({
-      path, busyTimeoutMs, maxBatch: options.maxBatch ?? 1000, migratedAt: now(), logger, onThread: options.onWriterThread,
+      path,
+      busyTimeoutMs,
+      maxBatch: options.maxBatch ?? 1000,
+      migratedAt: now(),
+      logger,
+      onThread: options.onWriterThread,
     });
     try {
       reader = path === MEMORY ? remoteReader(writer) : localReader(openReadConnection(path, { busyTimeoutMs, checkSchema: false }));

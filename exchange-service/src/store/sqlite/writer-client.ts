@@ -11,7 +11,16 @@
 import { Worker } from 'node:worker_threads';
 import { CanonicalizationError } from '../../audit/jcs.ts';
 import type { Logger } from '../../log.ts';
-import { createKeySender, fromWire, type FromWriter, type ToWriter, type WireWrite, type WriteRequest, type WriterData, type WriteResults } from './protocol.ts';
+import {
+  createKeySender,
+  fromWire,
+  type FromWriter,
+  type ToWriter,
+  type WireWrite,
+  type WriteRequest,
+  type WriterData,
+  type WriteResults,
+} from './protocol.ts';
 import type { ReadQuery, Reads } from './reads.ts';
 import { StoreUnavailableError } from '../store.ts';
 

@@ -13,7 +13,16 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { LogFields, Logger } from '../../log.ts';
 import { createBatchWriter } from './batch.ts';
 import { openWriteConnection } from './connection.ts';
-import { createKeyReceiver, toWire, type FromWriter, type ReadRequest, type Settlement, type ToWriter, type WriteRequest, type WriterData } from './protocol.ts';
+import {
+  createKeyReceiver,
+  toWire,
+  type FromWriter,
+  type ReadRequest,
+  type Settlement,
+  type ToWriter,
+  type WriteRequest,
+  type WriterData,
+} from './protocol.ts';
 import { createReads, runRead, type Reads } from './reads.ts';
 
 if (parentPort === null) throw new Error('sqlite-writer.ts runs only as a worker thread');

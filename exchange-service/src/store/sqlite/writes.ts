@@ -69,8 +69,19 @@ export function createWrites(db: DatabaseSync): Writes {
     const signed = unsigned === undefined ? undefined : signForCommit(input, unsigned);
     const g = input.grant;
     sql.insertGrant.run(
-      g.id, g.policy, g.kind, g.issuer, g.subject, g.repository_id, g.run_id, g.run_attempt, g.credential_sha256,
-      g.issued_at, g.expires_at, g.revoked_at, g.last_used_at,
+      g.id,
+      g.policy,
+      g.kind,
+      g.issuer,
+      g.subject,
+      g.repository_id,
+      g.run_id,
+      g.run_attempt,
+      g.credential_sha256,
+      g.issued_at,
+      g.expires_at,
+      g.revoked_at,
+      g.last_used_at,
     );
     const position: GrantPosition = append(input.record, head);
     if (signed !== undefined) position.signed = signed;
