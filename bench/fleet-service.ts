@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { latchkeyCommand, spawnServer, type ChildServer } from './child.ts';
 import type { Cleanup } from './cleanup.ts';
 import type { FleetGrant } from './fleet.ts';

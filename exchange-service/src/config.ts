@@ -5,6 +5,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
+import { applyEnvOverrides, type JsonObject } from './config-env.ts';
 import { parseDuration } from './duration.ts';
 
 /** A string field that also accepts a YAML/env number (`bearer: 12345`). */
@@ -195,87 +196,6 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
-type JsonObject = { [key: string]: Json };
-
-/** The keys a config object may have at `path`, from the schema (maps: from the data). */
-function knownKeys(path: string[], data: JsonObject): string[] {
-  const fromData = Object.keys(data);
-  // Walk the schema along the path; zod 4 exposes object shapes through `.shape` (after unwrapping defaults).
-  let schema: z.ZodType = Config;
-  for (const segment of path) {
-    const inner = unwrap(schema);
-    if (inner instanceof z.ZodObject) {
-      const next = (inner.shape as Record<string, z.ZodType>)[segment];
-      if (next === undefined) return fromData;
-      schema = next;
-    } else if (inner instanceof z.ZodRecord) {
-      schema = inner.valueType as z.ZodType;
-    } else {
-      return fromData;
-    }
-  }
-  const inner = unwrap(schema);
-  const fromSchema = inner instanceof z.ZodObject ? Object.keys(inner.shape) : [];
-  return [...new Set([...fromSchema, ...fromData])];
-}
-
-function unwrap(schema: z.ZodType): z.ZodType {
-  let current = schema;
-  while (current instanceof z.ZodDefault || current instanceof z.ZodOptional || current instanceof z.ZodNullable) {
-    current = current.unwrap() as z.ZodType;
-  }
-  return current;
-}
-
-/** Sets `LATCHKEY_STORE_URL`-style overrides into the raw config, matching path segments against known keys. */
-function applyEnvOverrides(raw: JsonObject, env: NodeJS.ProcessEnv): string[] {
-  const applied: string[] = [];
-  for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith('LATCHKEY_') || value === undefined) continue;
-    const rest = name.slice('LATCHKEY_'.length).toLowerCase();
-    const path = resolvePath(raw, [], rest);
-    if (path === undefined) continue;
-    let target = raw;
-    for (const segment of path.slice(0, -1)) {
-      const next = target[segment];
-      if (typeof next !== 'object' || next === null || Array.isArray(next)) target[segment] = {};
-      target = target[segment] as JsonObject;
-    }
-    target[path.at(-1) as string] = parseEnvValue(value);
-    applied.push(path.join('.'));
-  }
-  return applied;
-}
-
-function resolvePath(raw: JsonObject, path: string[], rest: string): string[] | undefined {
-  const here = path.reduce<Json | undefined>((node, key) => (node && typeof node === 'object' && !Array.isArray(node) ? node[key] : undefined), raw);
-  const data = here && typeof here === 'object' && !Array.isArray(here) ? here : {};
-  const keys = knownKeys(path, data).sort((a, b) => b.length - a.length);
-  for (const key of keys) {
-    if (rest === key) return [...path, key];
-    if (rest.startsWith(`${key}_`)) {
-      const deeper = resolvePath(raw, [...path, key], rest.slice(key.length + 1));
-      if (deeper !== undefined) return deeper;
-    }
-  }
-  return undefined;
-}
-
-function parseEnvValue(value: string): Json {
-  if (value === 'true' || value === 'false') return value === 'true';
-  if (value === 'null' || value === '') return null;
-  if (/^-?\d+$/.test(value)) return Number(value);
-  if (value.startsWith('[') || value.startsWith('{')) {
-    try {
-      return JSON.parse(value) as Json;
-    } catch {
-      return value;
-    }
-  }
-  return value;
-}
-
 export interface LoadConfigOptions {
   /** The config file; default `latchkey.yaml` when present, else built-in defaults. */
   file?: string | undefined;
@@ -301,7 +221,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     }
     raw = { ...raw, ...((parsed ?? {}) as JsonObject) };
   }
-  applyEnvOverrides(raw, env);
+  applyEnvOverrides(Config, raw, env);
   const result = Config.safeParse(raw);
   if (!result.success) {
     const lines = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(top level)'}: ${issue.message}`);

@@ -9,7 +9,7 @@
  * service (503 store_unavailable, no credential, /readyz 503) and started
  * again (exchanges succeed and /readyz is 200, the service untouched).
  */
-import { describe, it, before, after } from 'node:test';
+import { it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';

@@ -13,7 +13,6 @@ export function giveUp(): never {
 }
 
 const MAX_FLOW_DEPTH = 32;
-const SPACE = 0x20;
 
 /** Keys the core schema would not read as plain strings, and `__proto__`, which the full parser special-cases. */
 export const SPECIAL_KEYS: ReadonlySet<string> = new Set(['null', 'Null', 'NULL', 'true', 'True', 'TRUE', 'false', 'False', 'FALSE', '__proto__']);

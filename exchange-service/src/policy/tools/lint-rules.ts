@@ -6,8 +6,7 @@
  * the YAML text; positions come later from lint-positions.ts.
  */
 import { formatDuration } from '../../duration.ts';
-import { FOLDED_CLAIMS } from '../model/claims.ts';
-import { compileGlob, foldAscii } from '../model/glob.ts';
+import { compileGlob, } from '../model/glob.ts';
 import type { CompiledCondition, CompiledPolicy, IssuerKind } from '../model/compile.ts';
 import type { DocumentPath, PositionTarget } from './lint-positions.ts';
 import { allowedActions, isEveryAction, isServiceWildcard, writeReason } from './lint-grant.ts';
@@ -279,49 +278,4 @@ export const LINT_RULE_IDS: readonly string[] = [...POLICY_RULES.map((rule) => r
 /** Runs every per-policy rule that applies to the issuer's kind. */
 export function lintPolicy(policy: CompiledPolicy, issuerKind: IssuerKind): LintFinding[] {
   return POLICY_RULES.filter((rule) => !rule.githubOnly || issuerKind === 'github').flatMap((rule) => rule.check(policy));
-}
-
-/**
- * Policies of one issuer whose subjects hold for exactly the same tokens as
- * another's (same claims, same patterns in any order; GitHub's case-folded
- * claims compared folded): a copy that was meant to differ.
- */
-export function lintDuplicateSubjects(
-  policies: Iterable<CompiledPolicy>,
-  issuerKindOf: (policy: CompiledPolicy) => IssuerKind,
-): Map<CompiledPolicy, LintFinding[]> {
-  const groups = new Map<string, CompiledPolicy[]>();
-  for (const policy of policies) {
-    const key = subjectKey(policy, issuerKindOf(policy) === 'github');
-    const group = groups.get(key);
-    if (group === undefined) groups.set(key, [policy]);
-    else group.push(policy);
-  }
-  const found = new Map<CompiledPolicy, LintFinding[]>();
-  for (const group of groups.values()) {
-    if (group.length < 2) continue;
-    for (const policy of group) {
-      const others = group.filter((other) => other !== policy).map((other) => other.name);
-      found.set(policy, [
-        finding(
-          'duplicate-subject',
-          SUBJECT,
-          'key',
-          `the subject is the same as ${others.join(', ')}'s (issuer ${policy.issuer}): the same jobs get both grants`,
-          'tell the policies apart with a condition (workflow_ref, environment), or merge them if one grant is meant',
-        ),
-      ]);
-    }
-  }
-  return found;
-}
-
-function subjectKey(policy: CompiledPolicy, github: boolean): string {
-  const conditions = policy.conditions.map((condition) => {
-    const fold = github && FOLDED_CLAIMS.has(condition.claim);
-    const patterns = [...new Set(condition.patterns.map((pattern) => (fold ? foldAscii(pattern) : pattern)))].sort();
-    return [condition.claim, patterns] as const;
-  });
-  conditions.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return JSON.stringify([policy.issuer, conditions]);
 }

@@ -9,7 +9,8 @@ import { readFile } from 'node:fs/promises';
 import type { CompiledPolicy, IssuerKind } from '../model/compile.ts';
 import { loadPolicies, type LoadPoliciesOptions, type PolicySet } from '../load/load.ts';
 import { createPositionLocator, type PositionLocator } from './lint-positions.ts';
-import { lintDuplicateSubjects, lintPolicy, type LintFinding } from './lint-rules.ts';
+import { lintDuplicateSubjects } from './lint-duplicates.ts';
+import { lintPolicy, type LintFinding } from './lint-rules.ts';
 
 /** A lint warning: the service loads the policy, but a reviewer should look at it. */
 export interface LintWarning {
