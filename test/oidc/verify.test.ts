@@ -18,7 +18,6 @@ const AUDIENCE = 'http://127.0.0.1:8080';
 const NOW_MS = Date.UTC(2026, 10, 23, 10, 0, 0);
 const NOW = NOW_MS / 1000;
 
-
 /** Replaces one of a token's three segments. */
 function withSegment(token: string, index: number, segment: string): string {
   const parts = token.split('.');

@@ -13,7 +13,7 @@ import { verifyChain } from '../../../exchange-service/src/audit/chain.ts';
 import { isUnavailable, toStoreError } from '../../../exchange-service/src/store/sqlite/errors.ts';
 import { openSqliteStore, type SqliteStoreOptions } from '../../../exchange-service/src/store/sqlite/store.ts';
 import { StoreUnavailableError, type Store } from '../../../exchange-service/src/store/store.ts';
-import { NOW_MS, NOW_S, claimOf, makeBody, makeGrantInput, makeTempDir, readAll, } from '../fixtures.ts';
+import { NOW_MS, NOW_S, claimOf, makeBody, makeGrantInput, makeTempDir, readAll } from '../fixtures.ts';
 
 const temp = makeTempDir();
 after(() => temp.remove());

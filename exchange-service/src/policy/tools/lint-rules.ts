@@ -6,7 +6,7 @@
  * the YAML text; positions come later from lint-positions.ts.
  */
 import { formatDuration } from '../../duration.ts';
-import { compileGlob, } from '../model/glob.ts';
+import { compileGlob } from '../model/glob.ts';
 import type { CompiledCondition, CompiledPolicy, IssuerKind } from '../model/compile.ts';
 import type { DocumentPath, PositionTarget } from './lint-positions.ts';
 import { allowedActions, isEveryAction, isServiceWildcard, writeReason } from './lint-grant.ts';
