@@ -162,7 +162,14 @@ describe('audit verify on a real SQLite file', () => {
       tamper: (path) => sql(path, "UPDATE audit SET record = 'deleted by an operator' WHERE seq = 5"),
       seq: 5,
       id: '(unreadable)',
-      problem: /not a JSON object/,
+      problem: /the stored record is not valid JSON/,
+    },
+    {
+      name: 'a JSON object that is not a record',
+      tamper: (path) => sql(path, `UPDATE audit SET record = '{"id": "record-5", "outcome": 7}' WHERE seq = 5`),
+      seq: 5,
+      id: '(unreadable)',
+      problem: /the stored record does not have the record's shape \(/,
     },
   ];
   for (const { name, tamper, seq, id, problem } of tampers) {

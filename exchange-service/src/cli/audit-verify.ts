@@ -77,7 +77,7 @@ async function walkChain(store: Store, io: AuditCommandIo, matcher: CheckpointMa
     }
   } catch (error) {
     if (!(error instanceof CorruptRecordError)) throw error;
-    const problem = { seq: error.seq, id: '(unreadable)', problem: 'the stored record is not a JSON object' };
+    const problem = { seq: error.seq, id: '(unreadable)', problem: error.message.replace(/^audit record seq \d+ /, 'the stored record ') };
     reportBroken(io, problem, error.text, verifier.verdict().count);
     return 1;
   }

@@ -27,6 +27,7 @@ import {
   type DiffSide,
   type FolderSnapshot,
   type LoadPoliciesOptions,
+  loadOptionsOf,
 } from '../policy/index.ts';
 import type { CliIo } from './io.ts';
 import { UsageError } from './usage-error.ts';
@@ -109,10 +110,7 @@ async function parseRequest(args: string[], io: DiffIo): Promise<DiffRequest> {
   let load: LoadPoliciesOptions = {};
   if (values.config !== undefined) {
     const config = loadConfig({ file: resolve(cwd, values.config), env: io.env });
-    load = {
-      issuers: Object.fromEntries(Object.entries(config.issuers).map(([name, issuer]) => [name, { kind: issuer.kind }])),
-      maxTtl: config.limits.max_ttl,
-    };
+    load = loadOptionsOf(config);
   }
   return { root, folder: repositoryFolder(root, dir), base, head, load };
 }

@@ -30,6 +30,8 @@ import {
   type Explanation,
   type LoadPoliciesOptions,
   type PolicyExplanation,
+  loadOptionsOf,
+  escapeDisplayUnsafe,
 } from '../policy/index.ts';
 import type { CliIo } from './io.ts';
 import { UsageError } from './usage-error.ts';
@@ -105,7 +107,7 @@ async function parseRequest(args: string[], env: NodeJS.ProcessEnv): Promise<Exp
     request.explain.issuers = issuers.map(([name, issuer]) => ({ name, url: issuer.url, kind: issuer.kind }));
     request.explain.trustedOwners = config.trust.owners;
     // The same loader options as `policy check --config`: the set exactly as that service would load it.
-    request.load = { issuers: Object.fromEntries(issuers.map(([name, issuer]) => [name, { kind: issuer.kind }])), maxTtl: config.limits.max_ttl };
+    request.load = loadOptionsOf(config);
   }
   return request;
 }
@@ -217,9 +219,4 @@ function renderJson(explanation: Explanation, input: ClaimsInput): string {
 }
 
 /** JSON whose text cannot drive a terminal: C1 controls, line separators and bidirectional overrides escaped too. */
-function safeJson(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(
-    /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g,
-    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-}
+const safeJson = (value: unknown): string => escapeDisplayUnsafe(JSON.stringify(value, null, 2));

@@ -15,6 +15,7 @@ import {
   type CheckFormat,
   type CheckReport,
   type LoadPoliciesOptions,
+  loadOptionsOf,
 } from '../policy/index.ts';
 import type { CliIo } from './io.ts';
 import { runDiff } from './policy-diff.ts';
@@ -86,10 +87,7 @@ function parseCheckArgs(args: string[], env: NodeJS.ProcessEnv): CheckArgs {
   if (values.config !== undefined) {
     // With a service config, issuer names, kinds and limits are checked against it, exactly as that service would.
     const config = loadConfig({ file: values.config, env });
-    options = {
-      issuers: Object.fromEntries(Object.entries(config.issuers).map(([name, issuer]) => [name, { kind: issuer.kind }])),
-      maxTtl: config.limits.max_ttl,
-    };
+    options = loadOptionsOf(config);
   }
   return { dir: positionals[0] ?? './policies', format: values.format as CheckFormat, strict: values.strict, options };
 }
