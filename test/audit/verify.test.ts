@@ -132,6 +132,20 @@ describe('audit verify on a real SQLite file', () => {
       problem: /seq 2 follows seq 0/,
     },
     {
+      name: 'a __proto__ member added to a record (a schema copy would drop it)',
+      tamper: (path) => sql(path, `UPDATE audit SET record = json_set(record, '$.__proto__', json('{"outcome":"denied"}')) WHERE seq = 3`),
+      seq: 3,
+      id: 'record-3',
+      problem: /hash does not match/,
+    },
+    {
+      name: 'a seq member added to a record',
+      tamper: (path) => sql(path, "UPDATE audit SET record = json_set(record, '$.seq', 9) WHERE seq = 3"),
+      seq: 3,
+      id: '(unreadable)',
+      problem: /has a seq member of its own/,
+    },
+    {
       name: 'a forged row appended',
       tamper: (path) =>
         sql(

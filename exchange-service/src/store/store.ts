@@ -169,5 +169,9 @@ export function parseStoredRecord(seq: number, text: string): StoredAuditRecord 
       `audit record seq ${seq} does not have the record's shape (${issue?.path.join('.') || 'record'}: ${issue?.message ?? 'invalid'})`,
     );
   }
-  return { ...record.data, seq };
+  // The record as stored, not zod's copy: a member the schema does not know (even `__proto__`,
+  // which zod's output drops) must stay in what the chain hashes, so an added member breaks it.
+  // `seq` is the row's; a record that carries its own would have it overwritten unseen.
+  if (Object.hasOwn(parsed, 'seq')) throw new CorruptRecordError(seq, text, `audit record seq ${seq} has a seq member of its own`);
+  return { ...(parsed as AuditRecord), seq };
 }
