@@ -36,7 +36,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', revokeRoutes({ ...deps.revocation, limits: deps.limits }));
   app.route('/', introspectRoutes({ ...deps.introspection, limits: deps.limits, logger: deps.logger }));
   if (deps.devIssuer !== undefined) app.route('/dev/oidc', devIssuerRoutes(deps.devIssuer));
-  app.notFound((c) => c.json({ error: 'not_found', error_description: `no route for ${c.req.method} ${c.req.path}`, request_id: c.get('requestId') }, 404));
+  app.notFound((c) => {
+    throw new LatchkeyError('not_found', `no route for ${c.req.method} ${c.req.path}`);
+  });
   app.onError((error, c) => answerError(deps.logger, error, c));
   return app;
 }

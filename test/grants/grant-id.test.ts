@@ -27,3 +27,11 @@ describe('createGrantIdSource', () => {
     for (const id of ids) assert.match(id, UUID_V7);
   });
 });
+
+describe('createGrantIdSource with an injected clock', () => {
+  it('takes a fractional or out-of-range time without throwing', () => {
+    const newGrantId = createGrantIdSource();
+    assert.equal(Number.parseInt(newGrantId(1_700_000_000_000.75).replace(/-/g, '').slice(0, 12), 16), 1_700_000_000_000);
+    assert.match(newGrantId(-5), UUID_V7);
+  });
+});

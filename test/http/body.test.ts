@@ -45,6 +45,25 @@ describe('readBodyCapped without a Node socket', () => {
     assert.equal(error.reason, 'malformed');
   });
 
+  it('cancels an endless body once it passes the cap, instead of draining it', async () => {
+    let cancelled = false;
+    let pulled = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += 1;
+        controller.enqueue(Buffer.alloc(16, 0x61));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const request = new Request(URL_, { method: 'POST', body, duplex: 'half' } as RequestInit);
+    await assert.rejects(readBodyCapped(request, 64), BodyTooLargeError);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(cancelled, 'the web stream was not cancelled');
+    assert.ok(pulled < 100, `pulled ${pulled} chunks after the cap`);
+  });
+
   it('refuses a declared Content-Length past the cap before reading', async () => {
     const request = new Request(URL_, { method: 'POST', body: 'x'.repeat(10), headers: { 'content-length': '1000' } });
     await assert.rejects(readBodyCapped(request, 64), BodyTooLargeError);

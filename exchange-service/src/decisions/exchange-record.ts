@@ -50,9 +50,10 @@ async function commitWith(
   credential: MintedCredential,
 ): Promise<{ record: StoredAuditRecord; response: CommittedResponse }> {
   if (credential.unsigned === undefined) {
-    const record = await store.commitGrant(input);
+    // Checked before the commit: a `granted` record must never stand for a credential that cannot be handed out.
     const { access_token: accessToken } = credential.response;
     if (accessToken === undefined) throw new Error(`a ${input.grant.kind} credential without an access token`);
+    const record = await store.commitGrant(input);
     return { record, response: { ...credential.response, access_token: accessToken } };
   }
   const signed = await store.commitSignedGrant(input, credential.unsigned);

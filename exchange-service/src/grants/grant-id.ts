@@ -26,7 +26,7 @@ export function createGrantIdSource(): GrantIdSource {
     const random = pool.subarray(taken * RANDOM_BYTES, (taken + 1) * RANDOM_BYTES);
     taken += 1;
     const bytes = Buffer.allocUnsafe(16);
-    bytes.writeUIntBE(nowMs, 0, 6);
+    bytes.writeUIntBE(Math.min(Math.max(Math.trunc(nowMs), 0), 2 ** 48 - 1), 0, 6); // any clock value, even an injected fractional one
     random.copy(bytes, 6);
     bytes[6] = 0x70 | (bytes[6]! & 0x0f); // version 7
     bytes[8] = 0x80 | (bytes[8]! & 0x3f); // variant 10

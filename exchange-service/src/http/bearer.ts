@@ -1,9 +1,10 @@
 /**
- * `introspection.bearer` as a named middleware on Hono's `bearerAuth`,
- * which compares the presented secret with the configured one by their
- * SHA-256 digests in constant time, so neither content nor length leaks.
+ * `introspection.bearer` as a named middleware on Hono's `bearerAuth`; the
+ * presented secret and the configured one are compared by their SHA-256
+ * digests in constant time, so neither content nor length leaks.
  * Refusals are thrown as `unauthorized` for the one onError to answer.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import { LatchkeyError } from '../errors.ts';
@@ -20,11 +21,15 @@ export function requireBearer(secret: string, logger: Logger): MiddlewareHandler
       missing ? 'introspection needs Authorization: Bearer <introspection secret>' : 'the introspection secret is not valid',
     );
   };
+  const expected = sha256(secret);
   return bearerAuth({
-    token: secret,
+    // Digests of equal length compared in constant time: neither the secret's content nor its length leaks.
+    verifyToken: (presented) => timingSafeEqual(sha256(presented), expected),
     realm: 'latchkey',
     noAuthenticationHeader: { message: refuse },
     invalidAuthenticationHeader: { message: refuse },
     invalidToken: { message: refuse },
   });
 }
+
+const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest();

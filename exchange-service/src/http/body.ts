@@ -19,8 +19,18 @@ export async function readBodyCapped(request: Request, maxBytes: number, incomin
   // On the Node server, read the socket stream itself: through a web ReadableStream the token
   // exchange ran at 4,465–5,067/s against 7,244–7,936/s (BENCHMARKS.md). Elsewhere (Hono's
   // app.request()), the web body is adapted to the same reader.
-  const body = incoming ?? (request.body === null ? undefined : Readable.fromWeb(request.body as NodeWebStream<Uint8Array>));
-  const chunks = body === undefined ? [] : await readNodeBody(body, maxBytes);
+  if (incoming !== undefined) return decodeUtf8(await readNodeBody(incoming, maxBytes));
+  if (request.body === null) return '';
+  const adapted = Readable.fromWeb(request.body as NodeWebStream<Uint8Array>);
+  try {
+    return decodeUtf8(await readNodeBody(adapted, maxBytes));
+  } finally {
+    // A body past the cap is not read to its end: cancel the web stream (the Node socket is the server's to close).
+    adapted.destroy();
+  }
+}
+
+function decodeUtf8(chunks: Uint8Array[]): string {
   try {
     return utf8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
   } catch {
