@@ -51,7 +51,9 @@ describe('readBodyCapped without a Node socket', () => {
     const body = new ReadableStream<Uint8Array>({
       pull(controller) {
         pulled += 1;
-        controller.enqueue(Buffer.alloc(16, 0x61));
+        // "Endless" up to a bound, so a reader that drains it fails this test instead of hanging it.
+        if (pulled > 1_000) controller.close();
+        else controller.enqueue(Buffer.alloc(16, 0x61));
       },
       cancel() {
         cancelled = true;

@@ -14,7 +14,15 @@ import type { PolicySet } from '../policy/load/load.ts';
 import { ReplayError, type CommitGrantInput, type JtiClaim } from '../store/store.ts';
 import type { RequestContext } from './context.ts';
 import { checkPolicy, type Approved, type PolicyCheckDeps } from './exchange-policy.ts';
-import { auditGrant, auditRefusal, commitGrant, exchangeRecord, type ExchangeRecordDeps, type ExchangeState } from './exchange-record.ts';
+import {
+  auditGrant,
+  auditRefusal,
+  type CommittedResponse,
+  commitGrant,
+  exchangeRecord,
+  type ExchangeRecordDeps,
+  type ExchangeState,
+} from './exchange-record.ts';
 import { TOKEN_EXCHANGE, type TokenRequest } from './exchange-request.ts';
 import type { RateDecision, RateLimiter } from './rate-limit.ts';
 
@@ -156,7 +164,7 @@ async function grant(
       last_used_at: null,
     },
   };
-  let response: Awaited<ReturnType<typeof commitGrant>>;
+  let response: CommittedResponse;
   try {
     response = await commitGrant(deps, input, credential);
   } catch (error) {

@@ -49,4 +49,14 @@ describe('response headers on every route', () => {
       check(response, `${init.method ?? 'GET'} ${path} (${response.status})`);
     }
   });
+
+  it('an unknown route answers 404 through the one onError: RFC 6749 JSON with reason not_found', async () => {
+    const response = await fetch(`${svc.url}/no-such-route`, { method: 'POST' });
+    assert.equal(response.status, 404);
+    const body = (await response.json()) as Record<string, unknown>;
+    assert.equal(body.error, 'not_found');
+    assert.equal(body.reason, 'not_found');
+    assert.equal(body.error_description, 'no route for POST /no-such-route');
+    assert.equal(body.request_id, response.headers.get('x-request-id'));
+  });
 });

@@ -136,6 +136,8 @@ describe('POST /introspect', () => {
       const res = await introspect(accessToken, c.headers);
       assert.equal(res.status, 401);
       assert.equal(res.body.error, 'invalid_token');
+      assert.equal(res.body.reason, 'unauthorized');
+      assert.equal(res.headers.get('cache-control'), 'no-store');
       assert.equal(typeof res.body.request_id, 'string');
       assert.match(res.headers.get('www-authenticate') ?? '', c.challenge);
       assert.equal(res.body.active, undefined);
@@ -157,6 +159,7 @@ describe('POST /introspect without introspection.bearer', () => {
       const res = await svc.post('/introspect', { token: 'x' }, { headers: { authorization: 'Bearer null' } });
       assert.equal(res.status, 404);
       assert.equal(res.body.error, 'not_found');
+      assert.equal(res.body.reason, 'not_found');
     } finally {
       await svc.close();
     }
